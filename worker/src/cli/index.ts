@@ -1,0 +1,49 @@
+/**
+ * The one executable: `academy-messaging <command>`. npm scripts and the container image call it.
+ * Each command resolves to an exit code; the process exits with it even if sockets linger.
+ */
+import { main } from "../main";
+import { runDemo } from "./demo";
+import { runSqsCreate } from "./sqs-create";
+import { runStress } from "./stress";
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; run: Command }> = {
+  worker: { summary: "run the worker (npm start)", run: () => main() },
+  demo: { summary: "the worker on an embedded SQS and mock Solapi, one job of each mode", run: () => runDemo() },
+  stress: { summary: "enqueue --count jobs; with --run-worker, drain them and report the rate", run: runStress },
+  "sqs-create": { summary: "create the queue and its DLQ (safe to run twice)", run: runSqsCreate },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(11)} ${command.summary}`);
+  return `usage: academy-messaging <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+async function run(): Promise<number> {
+  const [name = "worker", ...args] = process.argv.slice(2);
+  if (name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(args);
+}
+
+process.on("uncaughtException", (error) => {
+  process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
+
+run().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,97 @@
+import winston from "winston";
+import type { LogFormat, LogLevel } from "./config";
+
+export type Logger = winston.Logger;
+
+/** Korean mobile numbers, bare or hyphenated, not inside a longer run of digits. */
+const MOBILE_NUMBER = /(?<![\d])(01[016789])-?(\d{3,4})-?(\d{4})(?![\d])/g;
+
+/** `01012345678` → `010****5678` (CONTRACT §7). */
+export function maskPhone(text: string): string {
+  return text.replace(MOBILE_NUMBER, (_match, prefix: string, middle: string, last: string) => {
+    return `${prefix}${"*".repeat(middle.length)}${last}`;
+  });
+}
+
+const REDACTED = "[redacted]";
+const MAX_DEPTH = 6;
+
+function scrubString(value: string, secrets: readonly string[]): string {
+  let result = value;
+  for (const secret of secrets) {
+    if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+  }
+  return maskPhone(result);
+}
+
+/** Masks phone numbers and removes secret values anywhere in a log record, whatever its shape. */
+export function scrub(value: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof value === "string") return scrubString(value, secrets);
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_DEPTH) return "[…]";
+  if (value instanceof Error) {
+    return { name: value.name, message: scrubString(value.message, secrets) };
+  }
+  if (Array.isArray(value)) return value.map((item) => scrub(item, secrets, depth + 1));
+  const result: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) result[key] = scrub(item, secrets, depth + 1);
+  return result;
+}
+
+function scrubFormat(secrets: readonly string[]) {
+  return winston.format((info) => {
+    for (const key of Object.keys(info)) {
+      (info as Record<string, unknown>)[key] = scrub(info[key], secrets);
+    }
+    return info;
+  })();
+}
+
+function prettyValue(value: unknown): string {
+  if (typeof value === "string") return /[\s="]/.test(value) ? JSON.stringify(value) : value;
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+}
+
+/** `12:00:01.234 info job sent job=… tenant_id=1 channel=sms`: one line, for people. */
+const prettyLine = winston.format.printf((info) => {
+  const { level, message, timestamp } = info;
+  const fields = Object.keys(info)
+    .filter((key) => !["level", "message", "timestamp"].includes(key) && info[key] !== undefined)
+    .map((key) => `${key}=${prettyValue(info[key])}`);
+  return [String(timestamp), level, String(message), ...fields].join(" ");
+});
+
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  secrets: readonly string[];
+  /** Tests capture lines here; by default lines go to stdout. */
+  stream?: NodeJS.WritableStream;
+  /** Fields on every line. */
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = [...new Set(options.secrets.filter((secret) => secret.length >= 4))];
+  const rendering =
+    options.format === "pretty"
+      ? winston.format.combine(
+          winston.format.timestamp({ format: "HH:mm:ss.SSS" }),
+          ...(process.stdout.isTTY && !options.stream ? [winston.format.colorize()] : []),
+          prettyLine,
+        )
+      : winston.format.combine(winston.format.timestamp(), winston.format.json());
+  return winston.createLogger({
+    level: options.level,
+    defaultMeta: options.base,
+    format: winston.format.combine(scrubFormat(secrets), rendering),
+    transports: [
+      options.stream
+        ? new winston.transports.Stream({ stream: options.stream })
+        : new winston.transports.Console(),
+    ],
+  });
+}
+
+/** For library callers (producer API) that pass no logger: errors only, JSON. */
+export const quietLogger: Logger = winston.createLogger({ level: "error", silent: true });

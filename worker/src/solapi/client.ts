@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import { MessageNotReceivedError, SolapiMessageService, type DetailGroupMessageResponse } from "solapi";
+import type { SolapiConfig } from "../config";
+import { maskPhone } from "../log";
+import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
+import { JOB_KEY_FIELD, solapiJobKey, type Channel, type SolapiMessage } from "./messages";
+import { createMockSolapiHandler } from "./mock";
+import { routeSolapiRequests } from "./transport";
+
+export interface OutgoingMessage {
+  jobKey: string;
+  channel: Channel;
+  message: SolapiMessage;
+}
+
+/** What became of one message of a request. */
+export type DeliveryResult =
+  | { status: "accepted"; channel: Channel; groupId: string; messageId: string }
+  | {
+      status: "refused";
+      channel: Channel;
+      groupId: string;
+      statusCode: string;
+      reason: string;
+      kind: FailureKind;
+      minRetrySeconds: number;
+      alert: boolean;
+    }
+  | { status: "failed"; channel: Channel; error: SolapiRequestError };
+
+/** A message Solapi already holds for a job (found again after an uncertain send). */
+export interface SentMessage {
+  groupId: string;
+  messageId: string;
+  type: string;
+  statusCode: string;
+}
+
+/** The small interface the pipeline sends through. */
+export interface SolapiGateway {
+  readonly mode: "live" | "mock";
+  /** One request for all messages; answers per job key, never throws for a failed request. */
+  send(messages: readonly OutgoingMessage[]): Promise<Map<string, DeliveryResult>>;
+  /** Looks a job's message up by the key it carried in customFields. */
+  findSent(query: { to: string; jobKey: string; since: Date }): Promise<SentMessage | undefined>;
+  close(): void;
+}
+
+type FailedEntry = DetailGroupMessageResponse["failedMessageList"][number];
+type ListedEntry = NonNullable<DetailGroupMessageResponse["messageList"]>[number];
+
+function keyOf(entry: { customFields?: Record<string, string> | null }): string | undefined {
+  return entry.customFields?.[JOB_KEY_FIELD];
+}
+
+function refusal(channel: Channel, groupId: string, entry: FailedEntry): DeliveryResult {
+  const status = classifyMessageStatus(entry.statusCode);
+  return {
+    status: "refused",
+    channel,
+    groupId,
+    statusCode: entry.statusCode,
+    reason: `Solapi refused the ${channel} message: ${entry.statusCode} ${entry.statusMessage}`.trim(),
+    ...status,
+  };
+}
+
+const SOLAPI_TYPE: Record<Channel, string> = { sms: "SMS", lms: "LMS", alimtalk: "ATA" };
+
+/**
+ * Per-message answers, matched by the job key each message carried in customFields; a failed entry
+ * without customFields is matched by recipient and type instead.
+ */
+function readResponse(messages: readonly OutgoingMessage[], groupId: string, failed: readonly FailedEntry[], listed: readonly ListedEntry[]) {
+  const failedByKey = new Map(failed.filter(keyOf).map((entry) => [keyOf(entry), entry]));
+  const unkeyedFailures = failed.filter((entry) => !keyOf(entry));
+  const listedByKey = new Map(listed.map((entry) => [keyOf(entry), entry]));
+  const results = new Map<string, DeliveryResult>();
+  for (const outgoing of messages) {
+    const key = solapiJobKey(outgoing.jobKey);
+    let failedEntry = failedByKey.get(key);
+    if (!failedEntry && unkeyedFailures.length > 0) {
+      const index = unkeyedFailures.findIndex(
+        (entry) => entry.to === outgoing.message.to && entry.type === SOLAPI_TYPE[outgoing.channel],
+      );
+      if (index >= 0) failedEntry = unkeyedFailures.splice(index, 1)[0];
+    }
+    if (failedEntry) {
+      results.set(outgoing.jobKey, refusal(outgoing.channel, groupId, failedEntry));
+      continue;
+    }
+    const messageId = listedByKey.get(key)?.messageId ?? "";
+    results.set(outgoing.jobKey, { status: "accepted", channel: outgoing.channel, groupId, messageId });
+  }
+  return results;
+}
+
+function failedResults(messages: readonly OutgoingMessage[], error: SolapiRequestError): Map<string, DeliveryResult> {
+  return new Map(messages.map((message) => [message.jobKey, { status: "failed", channel: message.channel, error } as const]));
+}
+
+export interface GatewayOptions {
+  /** Where mock mode shows the requests it did not send. */
+  showMock?: (title: string, prettyJson: string) => void;
+}
+
+export function createSolapiGateway(config: SolapiConfig, options: GatewayOptions = {}): SolapiGateway {
+  const show = options.showMock ?? ((title, prettyJson) => process.stderr.write(`── ${title}\n${maskPhone(prettyJson)}\n`));
+  // In mock mode a per-gateway key keeps two mock gateways in one process from sharing a route.
+  const apiKey = config.mode === "mock" ? `${config.apiKey}-${randomUUID()}` : config.apiKey;
+  const unroute = routeSolapiRequests(apiKey, {
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    handler: config.mode === "mock" ? createMockSolapiHandler({ show }) : undefined,
+  });
+  const sdk = new SolapiMessageService(apiKey, config.apiSecret);
+
+  async function sendRequest(messages: readonly OutgoingMessage[]): Promise<Map<string, DeliveryResult>> {
+    try {
+      const response = await sdk.send(
+        messages.map((item) => item.message),
+        // Two jobs for one parent (two children) are two messages, not a duplicate (status 1026).
+        { allowDuplicates: true, showMessageList: true },
+      );
+      return readResponse(messages, response.groupInfo.groupId, response.failedMessageList, response.messageList ?? []);
+    } catch (error) {
+      if (error instanceof MessageNotReceivedError) return readResponse(messages, "", error.failedMessageList, []);
+      return failedResults(messages, classifySolapiError(error));
+    }
+  }
+
+  return {
+    mode: config.mode,
+
+    async send(messages) {
+      if (messages.length === 0) return new Map();
+      const results = await sendRequest(messages);
+      const first = results.values().next().value;
+      const rejectedWhole = first?.status === "failed" && first.error.kind === "permanent" && !first.error.ambiguous;
+      if (!rejectedWhole || messages.length === 1) return results;
+      // Nothing of a rejected request was taken: send each alone so one bad message cannot fail its neighbours.
+      const alone = await Promise.all(messages.map((message) => sendRequest([message])));
+      return new Map(alone.flatMap((result) => [...result]));
+    },
+
+    async findSent({ to, jobKey, since }) {
+      const key = solapiJobKey(jobKey);
+      let startKey: string | undefined;
+      for (let page = 0; page < 10; page += 1) {
+        const response = await sdk.getMessages({ to, startDate: since, limit: 100, ...(startKey ? { startKey } : {}) }).catch((error: unknown) => {
+          throw classifySolapiError(error);
+        });
+        const found = Object.values(response.messageList).find((message) => message.customFields?.[JOB_KEY_FIELD] === key);
+        if (found) {
+          return {
+            groupId: found.groupId ?? "",
+            messageId: found.messageId ?? "",
+            type: found.type ?? "",
+            statusCode: found.statusCode ?? "",
+          };
+        }
+        if (!response.nextKey) return undefined;
+        startKey = response.nextKey;
+      }
+      throw new SolapiRequestError("transient", "lookup_too_long", `too many messages to ${maskPhone(to)} to search for job ${jobKey}`);
+    },
+
+    close: unroute,
+  };
+}
