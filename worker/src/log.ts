@@ -93,5 +93,24 @@ export function createLogger(options: LoggerOptions): Logger {
   });
 }
 
+/**
+ * Winston writes through streams: lines logged just before process.exit can still be queued.
+ * Ends the logger and resolves once its transports have written everything.
+ */
+export function flushLogger(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const transports = log.transports.length;
+    if (transports === 0) return resolve();
+    let finished = 0;
+    for (const transport of log.transports) {
+      transport.once("finish", () => {
+        finished += 1;
+        if (finished === transports) setImmediate(resolve);
+      });
+    }
+    log.end();
+  });
+}
+
 /** For library callers (producer API) that pass no logger: errors only, JSON. */
 export const quietLogger: Logger = winston.createLogger({ level: "error", silent: true });

@@ -5,7 +5,7 @@
  * signal forced the exit, or start-up failed; 2 for a bad configuration (CONTRACT §3).
  */
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type Config } from "./config";
-import { createLogger, type Logger } from "./log";
+import { createLogger, flushLogger, type Logger } from "./log";
 import { startWorker, type RunningWorker } from "./worker";
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
@@ -28,6 +28,15 @@ async function drain(worker: RunningWorker, budgetMs: number, log: Logger): Prom
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let log: Logger | undefined;
+  try {
+    return await run(env, (created) => (log = created));
+  } finally {
+    if (log) await flushLogger(log);
+  }
+}
+
+async function run(env: NodeJS.ProcessEnv, onLogger: (log: Logger) => void): Promise<number> {
   let config: Config;
   try {
     config = loadConfig(env);
@@ -37,6 +46,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     return CONFIG_EXIT_CODE;
   }
   const log = createLogger({ ...config.log, secrets: config.secrets });
+  onLogger(log);
   log.info("worker starting", { queue: config.sqs.queueUrl ?? config.sqs.queueName, region: config.sqs.region, node: process.version });
 
   const startup = new AbortController();

@@ -19,6 +19,10 @@ export interface ReceivedMessage {
   /** When the producer sent it (SQS SentTimestamp). */
   sentAt: Date;
   attributes: Record<string, MessageAttributeValue>;
+  /**
+   * When the receive was requested, in ms since the epoch: the earliest moment the message's
+   * visibility timeout can have started (a long poll may hold a message before it answers).
+   */
   receivedAt: number;
 }
 
@@ -70,6 +74,7 @@ export class JobQueue {
   ) {}
 
   async receive(max: number, waitSeconds: number, visibilityTimeout: number, signal: AbortSignal): Promise<ReceivedMessage[]> {
+    const requestedAt = Date.now();
     const { Messages } = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.addresses.queueUrl,
@@ -83,8 +88,7 @@ export class JobQueue {
       }),
       { abortSignal: signal },
     );
-    const receivedAt = Date.now();
-    return (Messages ?? []).map((message) => toReceived(message, receivedAt));
+    return (Messages ?? []).map((message) => toReceived(message, requestedAt));
   }
 
   async deleteBatch(entries: readonly { id: string; receiptHandle: string }[]): Promise<BatchOutcome> {

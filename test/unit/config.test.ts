@@ -1,0 +1,87 @@
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "../../worker/src/config";
+
+const live = { SOLAPI_API_KEY: "NCSKEY", SOLAPI_API_SECRET: "very-secret-value", SOLAPI_SENDER: "0212345678" };
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration (CONTRACT §3)", () => {
+  it("applies every documented default", () => {
+    const config = loadConfig(live);
+    expect(config.sqs).to.include({
+      region: "ap-northeast-2",
+      queueName: "academy-messaging-jobs",
+      dlqName: "academy-messaging-jobs-dlq",
+      waitSeconds: 20,
+      visibilityTimeoutSeconds: 60,
+    });
+    expect(config.consumer).to.include({ concurrency: 10, shutdownTimeoutMs: 100_000 });
+    expect(config.solapi).to.include({ mode: "live", baseUrl: "https://api.solapi.com", timeoutMs: 10_000 });
+    expect(config.log).to.deep.equal({ level: "info", format: "json" });
+    expect(config.databaseUrl).to.equal(undefined);
+  });
+
+  it("names every bad variable in one error, whatever else is wrong", () => {
+    const problems = problemsOf({
+      MESSAGING_SQS_WAIT_SECONDS: "25",
+      MESSAGING_CONCURRENCY: "lots",
+      SOLAPI_TIMEOUT_MS: "-1",
+      LOG_FORMAT: "xml",
+      SOLAPI_MOCK: "maybe",
+    });
+    const named = problems.map((problem) => problem.split(" ")[0]);
+    expect(named).to.have.members([
+      "SOLAPI_API_KEY",
+      "SOLAPI_API_SECRET",
+      "SOLAPI_SENDER",
+      "MESSAGING_SQS_WAIT_SECONDS",
+      "MESSAGING_CONCURRENCY",
+      "SOLAPI_TIMEOUT_MS",
+      "LOG_FORMAT",
+      "SOLAPI_MOCK",
+    ]);
+    expect(problems.join("\n")).to.contain('must be a whole number from 0 to 20 (got "25")');
+  });
+
+  it("never echoes a bad DATABASE_URL, which may hold a password", () => {
+    const problems = problemsOf({ ...live, DATABASE_URL: "postgres://app:hunter2-pass@db/app" });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^DATABASE_URL /);
+    expect(problems[0]).not.to.contain("hunter2");
+  });
+
+  it("does not need Solapi credentials in mock mode, and DEBUG implies mock mode", () => {
+    expect(loadConfig({ SOLAPI_MOCK: "true" }).solapi).to.include({ mode: "mock", mockReason: "SOLAPI_MOCK" });
+    expect(loadConfig({ DEBUG: "true" }).solapi).to.include({ mode: "mock", mockReason: "DEBUG" });
+    expect(loadConfig({ ...live, SOLAPI_MOCK: "false" }).solapi.mode).to.equal("live");
+  });
+
+  it("derives the DLQ name from the queue name and reads overrides", () => {
+    const config = loadConfig({
+      ...live,
+      MESSAGING_SQS_QUEUE_NAME: "jobs-stg",
+      MESSAGING_SQS_WAIT_SECONDS: "0",
+      MESSAGING_CONCURRENCY: "200",
+      AWS_ENDPOINT_URL_SQS: "http://localhost:4566",
+      SOLAPI_BASE_URL: "http://127.0.0.1:9999/",
+      LOG_FORMAT: "pretty",
+    });
+    expect(config.sqs).to.include({ queueName: "jobs-stg", dlqName: "jobs-stg-dlq", waitSeconds: 0, endpoint: "http://localhost:4566" });
+    expect(config.consumer.concurrency).to.equal(200);
+    expect(config.solapi.baseUrl).to.equal("http://127.0.0.1:9999");
+    expect(config.log.format).to.equal("pretty");
+  });
+
+  it("lists the secret values the logger must hide, including the database password", () => {
+    const config = loadConfig({ ...live, DATABASE_URL: "mysql://worker:p%40ss-word@db:3306/app" });
+    expect(config.secrets).to.include.members(["very-secret-value", "NCSKEY", "p@ss-word", "mysql://worker:p%40ss-word@db:3306/app"]);
+  });
+});

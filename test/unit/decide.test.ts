@@ -1,0 +1,104 @@
+import { expect } from "chai";
+import { parseJob } from "../../worker/src/job";
+import { ackActionFor, outcomeOfDelivery, planDelivery, retryDelaySeconds, type JobOutcome, type RetryPolicy } from "../../worker/src/pipeline/decide";
+import { SolapiRequestError } from "../../worker/src/solapi/errors";
+
+const job = (extra: Record<string, unknown> = {}) => parseJob({ tenant_id: 1, to: "01012345678", text: "안내", ...extra });
+const defaults = { sender: "0212345678", pfId: "PF-ENV", templateId: "TP-ENV" };
+
+describe("pipeline decisions", () => {
+  describe("planDelivery: which channels, in which order", () => {
+    it("sms needs only a sender", () => {
+      expect(planDelivery(job(), defaults)).to.deep.include({ ok: true, attempts: ["text"] });
+      expect(planDelivery(job(), {})).to.deep.equal({ ok: false, reason: "no sender number: set the job's sender, the tenant's or SOLAPI_SENDER" });
+    });
+
+    it("alimtalk needs a Kakao channel and template, and never falls back", () => {
+      expect(planDelivery(job({ message_mode: "alimtalk" }), defaults)).to.deep.include({ ok: true, attempts: ["alimtalk"] });
+      const plan = planDelivery(job({ message_mode: "alimtalk" }), { sender: "0212345678" });
+      expect(plan.ok).to.equal(false);
+      expect(plan.ok === false && plan.reason).to.match(/^alimtalk: no Kakao channel or template/);
+    });
+
+    it("both tries AlimTalk, then SMS/LMS; without a template it goes straight to SMS", () => {
+      expect(planDelivery(job({ message_mode: "both" }), defaults)).to.deep.include({ ok: true, attempts: ["alimtalk", "text"] });
+      const textOnly = planDelivery(job({ message_mode: "both" }), { sender: "0212345678" });
+      expect(textOnly).to.deep.include({ ok: true, attempts: ["text"] });
+      expect(textOnly.ok && textOnly.note).to.match(/^AlimTalk skipped/);
+      expect(planDelivery(job({ message_mode: "both" }), { pfId: "PF", templateId: "TP" })).to.deep.include({ attempts: ["alimtalk"] });
+    });
+
+    it("the job's sender, channel and template win over the defaults", () => {
+      const plan = planDelivery(job({ message_mode: "both", sender: "0311112222", pf_id: "PF-JOB", template_id: "TP-JOB" }), defaults);
+      expect(plan.ok && plan.route).to.deep.equal({ from: "0311112222", pfId: "PF-JOB", templateId: "TP-JOB" });
+    });
+  });
+
+  describe("outcomeOfDelivery: what an answer means", () => {
+    const accepted = { status: "accepted", channel: "sms", groupId: "G1", messageId: "M1" } as const;
+    const refused = (kind: "permanent" | "transient") =>
+      ({ status: "refused", channel: "alimtalk", groupId: "G1", statusCode: "1042", reason: "template", kind, minRetrySeconds: 0, alert: false }) as const;
+
+    it("accepted is sent, with the ids to record", () => {
+      expect(outcomeOfDelivery(accepted, false)).to.deep.equal({ kind: "sent", channel: "sms", groupId: "G1", messageId: "M1" });
+    });
+
+    it("a permanent refusal falls back when a next channel exists, else fails", () => {
+      expect(outcomeOfDelivery(refused("permanent"), true)).to.equal("fall-back");
+      expect(outcomeOfDelivery(refused("permanent"), false)).to.deep.equal({ kind: "failed", reason: "template" });
+    });
+
+    it("a transient refusal retries the job rather than falling back", () => {
+      expect(outcomeOfDelivery(refused("transient"), true)).to.include({ kind: "retry", ambiguous: false });
+    });
+
+    it("an uncertain request failure retries and is marked ambiguous; it never falls back", () => {
+      const lost = new SolapiRequestError("transient", "transport_timeout", "no answer", { ambiguous: true });
+      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: lost }, true)).to.deep.include({ kind: "retry", ambiguous: true });
+      const rejected = new SolapiRequestError("permanent", "ValidationError", "bad pfId", { httpStatus: 400 });
+      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: rejected }, true)).to.equal("fall-back");
+      expect(outcomeOfDelivery({ status: "failed", channel: "sms", error: rejected }, false)).to.deep.equal({ kind: "failed", reason: "bad pfId" });
+    });
+  });
+
+  describe("retry back-off", () => {
+    const policy: RetryPolicy = { maxReceives: 3, baseSeconds: 10, maxSeconds: 900 };
+    it("doubles with each receive, between half and all of the exponential value", () => {
+      expect(retryDelaySeconds(1, policy, 0, () => 0)).to.equal(5);
+      expect(retryDelaySeconds(1, policy, 0, () => 1)).to.equal(10);
+      expect(retryDelaySeconds(2, policy, 0, () => 1)).to.equal(20);
+      expect(retryDelaySeconds(3, policy, 0, () => 1)).to.equal(40);
+    });
+    it("respects the cap, a per-error minimum and SQS's 12-hour limit", () => {
+      expect(retryDelaySeconds(12, policy, 0, () => 1)).to.equal(900);
+      expect(retryDelaySeconds(1, policy, 300, () => 0)).to.equal(300);
+      expect(retryDelaySeconds(30, { maxReceives: 99, baseSeconds: 3600, maxSeconds: 99_999 }, 0, () => 1)).to.equal(43_200);
+    });
+  });
+
+  describe("ackActionFor: what SQS is told (CONTRACT §5)", () => {
+    const policy: RetryPolicy = { maxReceives: 3, baseSeconds: 10, maxSeconds: 900 };
+    const retry: JobOutcome = { kind: "retry", reason: "Solapi 500", ambiguous: false, minDelaySeconds: 0, alert: false };
+
+    it("sent and permanently failed jobs are deleted", () => {
+      expect(ackActionFor({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" }, 1, policy)).to.deep.equal({ action: "delete" });
+      expect(ackActionFor({ kind: "failed", reason: "x" }, 1, policy)).to.deep.equal({ action: "delete" });
+    });
+    it("poison goes to the DLQ at once, with its reason", () => {
+      expect(ackActionFor({ kind: "poison", reason: "invalid job: to: is required" }, 1, policy)).to.deep.equal({
+        action: "dead-letter",
+        reason: "invalid job: to: is required",
+      });
+    });
+    it("a transient failure waits out a back-off, and on the last receive goes to the DLQ with why", () => {
+      expect(ackActionFor(retry, 1, policy, () => 1)).to.deep.equal({ action: "retry-later", delaySeconds: 10 });
+      expect(ackActionFor(retry, 2, policy, () => 1)).to.deep.equal({ action: "retry-later", delaySeconds: 20 });
+      expect(ackActionFor(retry, 3, policy)).to.deep.equal({ action: "dead-letter", reason: "gave up after 3 receives: Solapi 500" });
+      const uncertain = ackActionFor({ ...retry, ambiguous: true }, 3, policy);
+      expect(uncertain.action === "dead-letter" && uncertain.reason).to.contain("Solapi may have accepted it");
+    });
+    it("a job released at shutdown becomes visible again at once", () => {
+      expect(ackActionFor({ kind: "released", reason: "shutdown" }, 1, policy)).to.deep.equal({ action: "release" });
+    });
+  });
+});
