@@ -5,6 +5,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
 import { Consumer, type JobReport } from "../../worker/src/consumer/consumer";
+import { statelessLedger } from "../../worker/src/pipeline/ledger";
 import { createSolapiGateway } from "../../worker/src/solapi/client";
 import { resolveQueues } from "../../worker/src/sqs/client";
 import { JobQueue, type ReceivedMessage } from "../../worker/src/sqs/queue";
@@ -182,7 +183,7 @@ describe("consumer against SQS and the fake Solapi", function () {
     const consumer = new Consumer({
       queue: new AnswersDespiteAbort(sqs.client, addresses),
       solapi,
-      defaults: { sender: "0212345678" },
+      ledger: statelessLedger(solapi, { sender: "0212345678" }),
       concurrency: 10,
       waitSeconds: 1,
       visibilityTimeoutSeconds: 30,

@@ -102,7 +102,6 @@ describe("worker process: signals, exit codes, logs", function () {
     await sendBodies(sqs.client, queues.queueUrl, [job("auth")]);
     const env = workerEnv(fake, sqs.endpoint, queues.queueUrl, {
       SOLAPI_API_SECRET: "wrong-secret-value-123",
-      DATABASE_URL: "mysql://worker:db-Secret-42@127.0.0.1:3306/app",
       LOG_LEVEL: "debug",
     });
     const worker = runCli(["worker"], env);
@@ -114,7 +113,6 @@ describe("worker process: signals, exit codes, logs", function () {
     await worker.exited;
     const everything = worker.stdout.join("\n") + worker.stderr.join("");
     expect(everything).not.to.contain("wrong-secret-value-123");
-    expect(everything).not.to.contain("db-Secret-42");
     expect(everything).not.to.contain("01012345678");
     expect(everything).not.to.contain("010-1234-5678");
 

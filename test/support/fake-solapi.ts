@@ -46,7 +46,9 @@ export type Behaviour =
   /** Accepts the messages, then resets the connection (ECONNRESET): the SDK would re-send this by itself. */
   | { kind: "reset-after-accept" }
   /** Answers 200 with a body the SDK cannot read, after accepting. */
-  | { kind: "garbage-after-accept" };
+  | { kind: "garbage-after-accept" }
+  /** Accepts the messages and never answers (a worker killed at that moment leaves them unrecorded). */
+  | { kind: "accept-then-hang" };
 
 export interface Refusal {
   statusCode: string;
@@ -77,6 +79,8 @@ export class FakeSolapi {
   readonly accepted: AcceptedMessage[] = [];
   readonly requests: RecordedRequest[] = [];
   latencyMs: number;
+  /** When set, GET /messages/v4/list answers with this HTTP status (the look-up of earlier sends fails). */
+  listStatus?: number;
   refuse: (message: SentMessage) => Refusal | undefined;
   private script: Behaviour[] = [];
   private fallback: Behaviour = { kind: "ok" };
@@ -170,7 +174,10 @@ export class FakeSolapi {
     }
     this.requests.push({ method: request.method ?? "GET", path, signatureValid });
     if (!signatureValid) return json(response, 401, { errorCode: "SignatureDoesNotMatch", errorMessage: "bad signature" });
-    if (request.method === "GET" && path.startsWith("/messages/v4/list")) return this.answerList(new URL(path, this.url), response);
+    if (request.method === "GET" && path.startsWith("/messages/v4/list")) {
+      if (this.listStatus) return json(response, this.listStatus, { errorCode: "FakeListFailure", errorMessage: "list unavailable" });
+      return this.answerList(new URL(path, this.url), response);
+    }
     json(response, 404, { errorCode: "NotFound", errorMessage: path });
   }
 
@@ -215,6 +222,7 @@ export class FakeSolapi {
       response.socket?.resetAndDestroy();
       return;
     }
+    if (behaviour.kind === "accept-then-hang") return;
     if (behaviour.kind === "garbage-after-accept") {
       response.writeHead(200, { "content-type": "application/json" }).end('{"unexpected":true}');
       return;

@@ -1,6 +1,18 @@
 import { expect } from "chai";
 import { parseJob } from "../../worker/src/job";
-import { ackActionFor, outcomeOfDelivery, planDelivery, retryDelaySeconds, type JobOutcome, type RetryPolicy } from "../../worker/src/pipeline/decide";
+import {
+  type AckAction,
+  ackActionFor,
+  decideClaim,
+  type JobOutcome,
+  outcomeForCopy,
+  outcomeOfDelivery,
+  planDelivery,
+  priceFor,
+  type RetryPolicy,
+  retryDelaySeconds,
+  transitionFor,
+} from "../../worker/src/pipeline/decide";
 import { SolapiRequestError } from "../../worker/src/solapi/errors";
 
 const job = (extra: Record<string, unknown> = {}) => parseJob({ tenant_id: 1, to: "01012345678", text: "안내", ...extra });
@@ -100,5 +112,49 @@ describe("pipeline decisions", () => {
     it("a job released at shutdown becomes visible again at once", () => {
       expect(ackActionFor({ kind: "released", reason: "shutdown" }, 1, policy)).to.deep.equal({ action: "release" });
     });
+  });
+});
+
+describe("send-log decisions", () => {
+  const row = (status: string, leaseExpired: boolean, sendStarted: boolean) =>
+    ({ status, leaseExpired, sendStartedAt: sendStarted ? new Date() : null }) as Parameters<typeof decideClaim>[0];
+
+  it("decideClaim: finished rows are never sent again; UNKNOWN waits for a person; live claims are busy", () => {
+    for (const status of ["SENT", "FAILED", "SKIPPED_CANCELLED", "SKIPPED_BALANCE"]) {
+      expect(decideClaim(row(status, true, true))).to.deep.equal({ decision: "done", status });
+    }
+    expect(decideClaim(row("UNKNOWN", true, true))).to.deep.equal({ decision: "unknown" });
+    expect(decideClaim(row("CLAIMED", false, true))).to.deep.equal({ decision: "busy" });
+  });
+
+  it("decideClaim: an expired claim is taken over, and asked about first when a send had started", () => {
+    expect(decideClaim(row("CLAIMED", true, false))).to.deep.equal({ decision: "take-over", uncertain: false });
+    expect(decideClaim(row("CLAIMED", true, true))).to.deep.equal({ decision: "take-over", uncertain: true });
+  });
+
+  it("transitionFor: how each end is written down", () => {
+    const retryLater: AckAction = { action: "retry-later", delaySeconds: 10 };
+    const dead: AckAction = { action: "dead-letter", reason: "gave up after 3 receives: x" };
+    const retry = (ambiguous: boolean): JobOutcome => ({ kind: "retry", reason: "x", ambiguous, minDelaySeconds: 0, alert: false });
+    expect(transitionFor({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" }, { action: "delete" })).to.deep.equal({ write: "sent" });
+    expect(transitionFor({ kind: "failed", reason: "r" }, { action: "delete" })).to.deep.equal({ write: "close", status: "FAILED", reason: "r" });
+    expect(transitionFor({ kind: "skipped", status: "SKIPPED_CANCELLED", reason: "r" }, { action: "delete" })).to.deep.include({ status: "SKIPPED_CANCELLED" });
+    expect(transitionFor(retry(false), retryLater)).to.deep.equal({ write: "release", refund: true, reason: "x" });
+    expect(transitionFor(retry(true), retryLater)).to.deep.equal({ write: "release", refund: false, reason: "x" });
+    expect(transitionFor(retry(false), dead)).to.deep.equal({ write: "release", refund: true, reason: dead.reason });
+    expect(transitionFor(retry(true), dead)).to.deep.equal({ write: "unknown", reason: dead.reason });
+    expect(transitionFor({ kind: "duplicate", status: "SENT", reason: "r" }, { action: "delete" })).to.deep.equal({ write: "none" });
+  });
+
+  it("outcomeForCopy: a copy of a finished job is deleted; of an unfinished one, looked at again", () => {
+    expect(outcomeForCopy({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" })).to.include({ kind: "duplicate", status: "SENT" });
+    expect(outcomeForCopy({ kind: "skipped", status: "SKIPPED_BALANCE", reason: "r" })).to.include({ kind: "duplicate", status: "SKIPPED_BALANCE" });
+    expect(outcomeForCopy({ kind: "retry", reason: "r", ambiguous: false, minDelaySeconds: 0, alert: false })).to.include({ kind: "retry", ambiguous: true });
+    expect(ackActionFor({ kind: "duplicate", status: "SENT", reason: "r" }, 1, { maxReceives: 3, baseSeconds: 1, maxSeconds: 2 })).to.deep.equal({ action: "delete" });
+  });
+
+  it("priceFor: each channel has its own price", () => {
+    const prices = { sms: "10.00", lms: "30.00", alimtalk: "8.00" };
+    expect(["sms", "lms", "alimtalk"].map((channel) => priceFor(channel as "sms", prices))).to.deep.equal(["10.00", "30.00", "8.00"]);
   });
 });

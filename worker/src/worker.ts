@@ -3,9 +3,14 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Config } from "./config";
 import { Consumer } from "./consumer/consumer";
 import type { Logger } from "./log";
+import type { SendDefaults } from "./pipeline/decide";
+import { type Ledger, statelessLedger } from "./pipeline/ledger";
 import { createSolapiGateway, type GatewayOptions, type SolapiGateway } from "./solapi/client";
 import { createSqsClient, type QueueAddresses, QueueNotFoundError, resolveQueues } from "./sqs/client";
 import { JobQueue } from "./sqs/queue";
+import { mysqlLedger } from "./store/ledger";
+import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
+import { createDatabase } from "./store/pool";
 
 export interface RunningWorker {
   consumer: Consumer;
@@ -21,26 +26,42 @@ export interface WorkerOverrides {
   signal?: AbortSignal;
 }
 
-/** A failure that retrying cannot fix: a missing queue, bad credentials, no permission. */
+/** A failure that retrying cannot fix: a missing queue or schema, bad credentials, no permission. */
 function isStartupFatal(error: unknown): boolean {
-  if (error instanceof QueueNotFoundError) return true;
+  if (error instanceof QueueNotFoundError || error instanceof SchemaOutOfDateError) return true;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const name = (error as { name?: string }).name ?? "";
-  return name === "CredentialsProviderError" || (status !== undefined && status >= 400 && status < 500 && status !== 429);
+  // MySQL/MariaDB: access denied (1045, 1698), no access to the database (1044), no such database (1049).
+  const mysqlRefusal = [1044, 1045, 1049, 1698].includes((error as { errno?: number }).errno ?? 0);
+  return mysqlRefusal || name === "CredentialsProviderError" || (status !== undefined && status >= 400 && status < 500 && status !== 429);
 }
 
-/** Finds the queues, waiting out an unreachable SQS (a Spot task may start before its network is ready). */
-async function findQueues(sqs: SQSClient, config: Config, log: Logger, signal?: AbortSignal): Promise<QueueAddresses> {
+/** Waits out a dependency that is not reachable yet (a Spot task may start before its network is ready). */
+async function whenReachable<T>(what: string, attemptOnce: () => Promise<T>, log: Logger, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await resolveQueues(sqs, config.sqs);
+      return await attemptOnce();
     } catch (error) {
       if (isStartupFatal(error) || signal?.aborted) throw error;
       const delay = Math.min(30_000, 500 * 2 ** attempt);
-      log.warn("cannot reach SQS yet; retrying", { attempt, retry_in_ms: delay, error: error instanceof Error ? error.message : String(error) });
+      log.warn(`cannot reach ${what} yet; retrying`, { attempt, retry_in_ms: delay, error: error instanceof Error ? error.message : String(error) });
       await sleep(delay, undefined, { signal });
     }
   }
+}
+
+/** The send log when DATABASE_URL is set; otherwise Solapi's own records are the only memory. */
+async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, signal?: AbortSignal): Promise<Ledger> {
+  const defaults: SendDefaults = { sender: config.solapi.sender, pfId: config.solapi.kakaoPfId, templateId: config.solapi.kakaoTemplateId };
+  if (!config.databaseUrl) return statelessLedger(solapi, defaults);
+  const db = createDatabase(config.databaseUrl, { connectionLimit: Math.min(64, config.consumer.concurrency + 4) });
+  try {
+    await whenReachable("the database", () => assertSchemaCurrent(db), log, signal);
+  } catch (error) {
+    await db.end().catch(() => undefined);
+    throw error;
+  }
+  return mysqlLedger({ db, solapi, defaults, log });
 }
 
 function describeSolapi(config: Config): Record<string, unknown> {
@@ -53,12 +74,19 @@ function describeSolapi(config: Config): Record<string, unknown> {
 /** Wires the adapters to a consumer and starts it. */
 export async function startWorker(config: Config, log: Logger, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
   const sqs = overrides.sqs ?? createSqsClient(config.sqs);
-  const queues = await findQueues(sqs, config, log, overrides.signal);
+  const queues = await whenReachable("SQS", () => resolveQueues(sqs, config.sqs), log, overrides.signal);
   const solapi: SolapiGateway = createSolapiGateway(config.solapi, overrides.solapi);
+  let ledger: Ledger;
+  try {
+    ledger = await openLedger(config, solapi, log, overrides.signal);
+  } catch (error) {
+    solapi.close();
+    throw error;
+  }
   const consumer = new Consumer({
     queue: new JobQueue(sqs, queues),
     solapi,
-    defaults: { sender: config.solapi.sender, pfId: config.solapi.kakaoPfId, templateId: config.solapi.kakaoTemplateId },
+    ledger,
     concurrency: config.consumer.concurrency,
     waitSeconds: config.sqs.waitSeconds,
     visibilityTimeoutSeconds: config.sqs.visibilityTimeoutSeconds,
@@ -68,6 +96,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
   consumer.start();
   log.info("worker polling", {
     ...describeSolapi(config),
+    send_log: config.databaseUrl ? "mysql" : "none (stateless)",
     queue_url: queues.queueUrl,
     dlq_url: queues.deadLetterQueueUrl,
     max_receive_count: queues.maxReceiveCount,
@@ -80,6 +109,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     queues,
     async stop() {
       await consumer.stop();
+      await ledger.close();
       solapi.close();
       if (!overrides.sqs) sqs.destroy();
     },

@@ -4,8 +4,10 @@
  */
 import { main } from "../main";
 import { runDemo } from "./demo";
+import { runMigrate } from "./migrate";
 import { runSqsCreate } from "./sqs-create";
 import { runStress } from "./stress";
+import { runTrace } from "./trace";
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -14,6 +16,8 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   demo: { summary: "the worker on an embedded SQS and mock Solapi, one job of each mode", run: () => runDemo() },
   stress: { summary: "enqueue --count jobs; with --run-worker, drain them and report the rate", run: runStress },
   "sqs-create": { summary: "create the queue and its DLQ (safe to run twice)", run: runSqsCreate },
+  migrate: { summary: "create or upgrade the MySQL schema (safe to run twice)", run: () => runMigrate() },
+  trace: { summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d]", run: runTrace },
 };
 
 function usage(): string {

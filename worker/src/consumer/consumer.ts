@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
 import { JobValidationError, parseJobBody, type Job } from "../job";
 import type { Logger } from "../log";
-import { type AckAction, ackActionFor, type JobOutcome, type RetryPolicy, type SendDefaults } from "../pipeline/decide";
-import { deliverGroup, type ReceivedJob } from "../pipeline/process";
+import { type AckAction, ackActionFor, type JobOutcome, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
+import type { Ledger, ReceivedJob } from "../pipeline/ledger";
+import { deliverGroup, type Finished } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Acknowledger } from "./acks";
@@ -13,7 +14,7 @@ import { VisibilityKeeper } from "./visibility";
 export interface ConsumerOptions {
   queue: JobQueue;
   solapi: SolapiGateway;
-  defaults: SendDefaults;
+  ledger: Ledger;
   concurrency: number;
   waitSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -38,6 +39,8 @@ export interface ConsumerStats {
   received: number;
   sent: number;
   failed: number;
+  skipped: number;
+  duplicates: number;
   retried: number;
   deadLettered: number;
   released: number;
@@ -76,7 +79,10 @@ function tenantIdOf(body: string): number | undefined {
 const LOG_LEVEL: Record<JobOutcome["kind"], "info" | "warn" | "error"> = {
   sent: "info",
   failed: "warn",
+  skipped: "info",
+  duplicate: "info",
   retry: "warn",
+  unknown: "error",
   poison: "error",
   released: "info",
 };
@@ -92,9 +98,12 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
   private readonly visibility: VisibilityKeeper;
   private readonly shutdown = new AbortController();
   private readonly handling = new Set<Promise<void>>();
-  private readonly keysInFlight = new Set<string>();
+  /** The outcome, once known, of each job key in flight in this process. */
+  private readonly keysInFlight = new Map<string, Promise<JobOutcome>>();
+  /** The job key of each message in flight, by receipt handle, for lease extensions. */
+  private readonly keysByHandle = new Map<string, string>();
   private stopping?: Promise<void>;
-  readonly stats: ConsumerStats = { received: 0, sent: 0, failed: 0, retried: 0, deadLettered: 0, released: 0 };
+  readonly stats: ConsumerStats = { received: 0, sent: 0, failed: 0, skipped: 0, duplicates: 0, retried: 0, deadLettered: 0, released: 0 };
 
   constructor(private readonly options: ConsumerOptions) {
     super();
@@ -102,7 +111,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.acks = new Acknowledger(options.queue, options.log);
     this.visibility = new VisibilityKeeper({
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-      changeVisibility: (message, seconds) => this.acks.changeVisibility(message, seconds),
+      changeVisibility: (message, seconds) => this.extend(message, seconds),
       log: options.log,
     });
     this.poller = new Poller({
@@ -142,6 +151,18 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     return this.stopping;
   }
 
+  /** Keeps a message hidden longer, and its job's claim with it. */
+  private async extend(message: ReceivedMessage, seconds: number) {
+    const result = await this.acks.changeVisibility(message, seconds);
+    const key = this.keysByHandle.get(message.receiptHandle);
+    if (result.ok && key) {
+      await this.options.ledger.extend([key], seconds * 1000).catch((error: unknown) => {
+        this.options.log.warn("could not extend a job's claim", { job: key, error: error instanceof Error ? error.message : String(error) });
+      });
+    }
+    return result;
+  }
+
   private track(work: Promise<void>): void {
     const tracked = work
       .catch((error: unknown) => {
@@ -154,41 +175,77 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
   private async handle(messages: ReceivedMessage[]): Promise<void> {
     this.stats.received += messages.length;
     const entries = messages.map(readEntry);
-    for (const entry of entries) this.visibility.hold(entry.message);
-
-    const outcomes = new Map<Entry, JobOutcome>();
+    for (const entry of entries) {
+      this.visibility.hold(entry.message);
+      this.keysByHandle.set(entry.message.receiptHandle, entry.key);
+    }
+    const policy = this.retryPolicy();
+    const decided = (entry: Entry, outcome: JobOutcome): Finished => ({ outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });
     const group: ReceivedJob[] = [];
     const owners = new Map<string, Entry>();
+    const copies: { entry: Entry; original: Promise<JobOutcome> }[] = [];
+    const finished = new Map<Entry, Finished>();
+    let settleOwned!: (outcomes: Map<string, JobOutcome>) => void;
+    const owned = new Promise<Map<string, JobOutcome>>((resolve) => (settleOwned = resolve));
+    const visibilityMs = this.options.visibilityTimeoutSeconds * 1000;
+
     for (const entry of entries) {
-      if (entry.poisonReason !== undefined) outcomes.set(entry, { kind: "poison", reason: entry.poisonReason });
-      else if (this.keysInFlight.has(entry.key)) {
-        // The same job twice at once (a producer retry): the copy waits and is checked on its next receive.
-        outcomes.set(entry, { kind: "retry", reason: "the same job key is already in flight", ambiguous: true, minDelaySeconds: 0, alert: false });
+      const original = this.keysInFlight.get(entry.key);
+      if (entry.poisonReason !== undefined) {
+        finished.set(entry, decided(entry, { kind: "poison", reason: entry.poisonReason }));
+      } else if (original) {
+        // The same job twice at once (a producer retry): the copy waits for the first and mirrors it.
+        copies.push({ entry, original });
       } else {
-        this.keysInFlight.add(entry.key);
         entry.ownsKey = true;
         owners.set(entry.key, entry);
-        group.push({ key: entry.key, job: entry.job!, receiveCount: entry.message.receiveCount, enqueuedAt: entry.message.sentAt });
+        this.keysInFlight.set(entry.key, owned.then((outcomes) => outcomes.get(entry.key)!));
+        group.push({
+          key: entry.key,
+          job: entry.job!,
+          sqsMessageId: entry.message.messageId,
+          receiveCount: entry.message.receiveCount,
+          enqueuedAt: entry.message.sentAt,
+          leaseMs: Math.max(0, entry.message.receivedAt + visibilityMs - Date.now()),
+        });
       }
     }
 
+    const delivered = await this.deliver(group, owners, policy);
+    for (const [entry, result] of delivered) finished.set(entry, result);
+    settleOwned(new Map([...delivered].map(([entry, result]) => [entry.key, result.outcome])));
+    await Promise.all([
+      ...[...finished].map(([entry, result]) => this.finish(entry, result)),
+      ...copies.map(async ({ entry, original }) => this.finish(entry, decided(entry, outcomeForCopy(await original)))),
+    ]);
+  }
+
+  private async deliver(group: ReceivedJob[], owners: Map<string, Entry>, policy: RetryPolicy): Promise<Map<Entry, Finished>> {
+    const results = new Map<Entry, Finished>();
     try {
-      const delivered = await deliverGroup(group, { solapi: this.options.solapi, defaults: this.options.defaults, log: this.options.log }, this.shutdown.signal);
-      for (const [key, outcome] of delivered) outcomes.set(owners.get(key)!, outcome);
+      const delivered = await deliverGroup(
+        group,
+        { solapi: this.options.solapi, ledger: this.options.ledger, retry: policy, log: this.options.log },
+        this.shutdown.signal,
+      );
+      for (const [key, result] of delivered) results.set(owners.get(key)!, result);
     } catch (error) {
       // A defect, not a Solapi answer: nothing is known about the send, so treat it as uncertain.
       const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
       for (const entry of owners.values()) {
-        if (!outcomes.has(entry)) outcomes.set(entry, { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: true });
+        const outcome: JobOutcome = { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: true };
+        results.set(entry, { outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });
       }
     }
-    await Promise.all(entries.map((entry) => this.finish(entry, outcomes.get(entry)!)));
+    return results;
   }
 
-  private async finish(entry: Entry, outcome: JobOutcome): Promise<void> {
+  private retryPolicy(): RetryPolicy {
+    return { ...this.options.retry, maxReceives: this.options.queue.addresses.maxReceiveCount };
+  }
+
+  private async finish(entry: Entry, { outcome, action }: Finished): Promise<void> {
     const { message } = entry;
-    const policy: RetryPolicy = { ...this.options.retry, maxReceives: this.options.queue.addresses.maxReceiveCount };
-    const action = ackActionFor(outcome, message.receiveCount, policy);
     this.logOutcome(entry, outcome, action);
     const result = await this.acks.apply(message, action);
     if (!result.ok) {
@@ -201,6 +258,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       });
     }
     this.visibility.release(message);
+    this.keysByHandle.delete(message.receiptHandle);
     if (entry.ownsKey) this.keysInFlight.delete(entry.key);
     this.count(outcome, action);
     this.slots.give(1);
@@ -220,6 +278,8 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     if (action.action === "dead-letter") this.stats.deadLettered += 1;
     else if (outcome.kind === "sent") this.stats.sent += 1;
     else if (outcome.kind === "failed") this.stats.failed += 1;
+    else if (outcome.kind === "skipped") this.stats.skipped += 1;
+    else if (outcome.kind === "duplicate") this.stats.duplicates += 1;
     else if (outcome.kind === "retry") this.stats.retried += 1;
     else if (outcome.kind === "released") this.stats.released += 1;
   }
@@ -241,6 +301,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       if (outcome.recovered) fields.recovered = true;
     } else {
       fields.reason = outcome.reason;
+      if (outcome.kind === "skipped" || outcome.kind === "duplicate") fields.status = outcome.status;
     }
     if (action.action === "retry-later") fields.retry_in_s = action.delaySeconds;
     if (outcome.kind === "retry" && outcome.alert) fields.alert = true;

@@ -1,119 +1,165 @@
-import type { Job } from "../job";
 import type { Logger } from "../log";
 import type { DeliveryResult, OutgoingMessage, SolapiGateway } from "../solapi/client";
-import { buildAlimtalkMessage, buildTextMessage } from "../solapi/messages";
-import { type Attempt, type JobOutcome, outcomeOfDelivery, planDelivery, type Route, type SendDefaults } from "./decide";
-
-/** A valid job as received: its key is the business idempotency key, else the SQS MessageId. */
-export interface ReceivedJob {
-  key: string;
-  job: Job;
-  receiveCount: number;
-  /** When the producer enqueued it: no earlier send can belong to it. */
-  enqueuedAt: Date;
-}
+import { buildAlimtalkMessage, buildTextMessage, type Channel, textChannel } from "../solapi/messages";
+import {
+  type AckAction,
+  ackActionFor,
+  type Attempt,
+  type JobOutcome,
+  outcomeOfDelivery,
+  planDelivery,
+  type RetryPolicy,
+  type Route,
+} from "./decide";
+import type { Ledger, ReceivedJob } from "./ledger";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
-  defaults: SendDefaults;
+  ledger: Ledger;
+  retry: RetryPolicy;
   log: Logger;
 }
 
-/** Clock skew allowed between the producer's enqueue time and Solapi's records. */
-const LOOKUP_MARGIN_MS = 10 * 60 * 1000;
-
-function messageFor(item: ReceivedJob, attempt: Attempt, route: Route, withSubstitute: boolean): OutgoingMessage {
-  const { job, key } = item;
-  if (attempt === "text") {
-    return { jobKey: key, ...buildTextMessage({ jobKey: key, to: job.to, from: route.from!, text: job.text, subject: job.subject }) };
-  }
-  const substitute = withSubstitute && route.from ? { from: route.from, text: job.text, subject: job.subject } : undefined;
-  return {
-    jobKey: key,
-    ...buildAlimtalkMessage({ jobKey: key, to: job.to, pfId: route.pfId!, templateId: route.templateId!, variables: job.variables, substitute }),
-  };
-}
-
-/**
- * A job received again may already have been sent by an attempt whose answer was lost. Without a
- * send log, Solapi's own records are the only witness: look the job's key up before sending again.
- */
-async function findEarlierSends(jobs: readonly ReceivedJob[], deps: PipelineDeps): Promise<Map<string, JobOutcome>> {
-  const found = new Map<string, JobOutcome>();
-  if (deps.solapi.mode === "mock") return found;
-  await Promise.all(
-    jobs
-      .filter((item) => item.receiveCount > 1)
-      .map(async (item) => {
-        try {
-          const since = new Date(item.enqueuedAt.getTime() - LOOKUP_MARGIN_MS);
-          const sent = await deps.solapi.findSent({ to: item.job.to, jobKey: item.key, since });
-          if (!sent) return;
-          const channel = sent.type === "ATA" ? "alimtalk" : sent.type === "LMS" ? "lms" : "sms";
-          found.set(item.key, { kind: "sent", channel, groupId: sent.groupId, messageId: sent.messageId, recovered: true });
-        } catch (error) {
-          const reason = `could not check whether an earlier attempt was sent: ${error instanceof Error ? error.message : String(error)}`;
-          found.set(item.key, { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: false });
-        }
-      }),
-  );
-  return found;
+export interface Finished {
+  outcome: JobOutcome;
+  action: AckAction;
 }
 
 interface Pending {
   item: ReceivedJob;
   attempts: Attempt[];
   route: Route;
+  /** The channel whose refusal led here, to refund when charging the next one. */
+  replacing?: Channel;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function channelOf(attempt: Attempt, item: ReceivedJob): Channel {
+  return attempt === "alimtalk" ? "alimtalk" : textChannel(item.job.text);
+}
+
+function messageFor({ item, attempts, route }: Pending): OutgoingMessage {
+  const { job, key } = item;
+  if (attempts[0] === "text") {
+    return { jobKey: key, ...buildTextMessage({ jobKey: key, to: job.to, from: route.from!, text: job.text, subject: job.subject }) };
+  }
+  const withSubstitute = attempts.length > 1 && route.from;
+  const substitute = withSubstitute ? { from: route.from!, text: job.text, subject: job.subject } : undefined;
+  return {
+    jobKey: key,
+    ...buildAlimtalkMessage({ jobKey: key, to: job.to, pfId: route.pfId!, templateId: route.templateId!, variables: job.variables, substitute }),
+  };
+}
+
+/** A step that could not reach the database or Solapi: nothing was sent, so try again later. */
+function cannotProceed(step: string, error: unknown): JobOutcome {
+  return { kind: "retry", reason: `${step} failed: ${describe(error)}`, ambiguous: false, minDelaySeconds: 0, alert: false };
+}
+
+/** Admits every job; those turned away (or failing to be asked) get their outcome at once. */
+async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Pending[]> {
+  const pending: Pending[] = [];
+  await Promise.all(
+    jobs.map(async (item) => {
+      const admission = await deps.ledger.admit(item).catch((error: unknown) => ({ admitted: false as const, outcome: cannotProceed("admission", error) }));
+      if (!admission.admitted) {
+        outcomes.set(item.key, admission.outcome);
+        return;
+      }
+      const plan = planDelivery(item.job, admission.defaults);
+      if (!plan.ok) {
+        outcomes.set(item.key, { kind: "failed", reason: plan.reason });
+        return;
+      }
+      if (plan.note) deps.log.info(plan.note, { job: item.key, tenant_id: item.job.tenantId });
+      pending.push({ item, attempts: plan.attempts, route: plan.route });
+    }),
+  );
+  return pending;
+}
+
+/** Charges every pending job for its next channel; the ones that may not go get their outcome. */
+async function charge(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Pending[]> {
+  const cleared = await Promise.all(
+    pending.map(async (entry) => {
+      const refusal = await deps.ledger
+        .charge(entry.item, channelOf(entry.attempts[0]!, entry.item), entry.replacing)
+        .catch((error: unknown) => cannotProceed("charging", error));
+      if (refusal) outcomes.set(entry.item.key, refusal);
+      return refusal ? undefined : entry;
+    }),
+  );
+  return cleared.filter((entry): entry is Pending => entry !== undefined);
+}
+
+/** One Solapi request for the round; returns the jobs that fall back to their next channel. */
+async function sendRound(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>, fellBack: Map<string, Channel>): Promise<Pending[]> {
+  const results = await deps.solapi.send(pending.map(messageFor));
+  const next: Pending[] = [];
+  for (const entry of pending) {
+    const result: DeliveryResult = results.get(entry.item.key)!;
+    const outcome = outcomeOfDelivery(result, entry.attempts.length > 1);
+    if (outcome === "fall-back") {
+      fellBack.set(entry.item.key, result.channel);
+      deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, {
+        job: entry.item.key,
+        tenant_id: entry.item.job.tenantId,
+        reason: result.status === "refused" ? result.reason : result.status === "failed" ? result.error.message : "",
+      });
+      next.push({ ...entry, attempts: entry.attempts.slice(1), replacing: result.channel });
+      continue;
+    }
+    const refusedChannel = fellBack.get(entry.item.key);
+    outcomes.set(entry.item.key, outcome.kind === "sent" && refusedChannel ? { ...outcome, fellBackFrom: refusedChannel } : outcome);
+  }
+  return next;
+}
+
+/** Writes each job's end down and decides what SQS is told. */
+async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Map<string, Finished>> {
+  const finished = new Map<string, Finished>();
+  await Promise.all(
+    jobs.map(async (item) => {
+      let outcome = outcomes.get(item.key)!;
+      let action = ackActionFor(outcome, item.receiveCount, deps.retry);
+      const replaced = await deps.ledger.finish(item, outcome, action);
+      if (replaced) {
+        deps.log.error("could not write the job's outcome; it will be retried", { job: item.key, tenant_id: item.job.tenantId, outcome: outcome.kind });
+        outcome = replaced;
+        action = ackActionFor(outcome, item.receiveCount, deps.retry);
+      }
+      finished.set(item.key, { outcome, action });
+    }),
+  );
+  return finished;
 }
 
 /**
- * Delivers a group of jobs (one SQS receive) with one Solapi request per round: the first channel
- * of every job together, then the SMS/LMS fallback of every `both` job whose AlimTalk was refused.
- * Every job keeps its own outcome. Returns outcomes by job key.
+ * Delivers the jobs of one receive: admit each (claim, tenant, reservation), charge it, then send
+ * with one Solapi request per round — the first channel of every job together, then the SMS/LMS
+ * fallback of every `both` job whose AlimTalk was refused — and write each job's end down.
+ * Jobs not yet charged when shutdown begins are released untouched.
  */
-export async function deliverGroup(jobs: readonly ReceivedJob[], deps: PipelineDeps, shutdown: AbortSignal): Promise<Map<string, JobOutcome>> {
+export async function deliverGroup(jobs: readonly ReceivedJob[], deps: PipelineDeps, shutdown: AbortSignal): Promise<Map<string, Finished>> {
   const outcomes = new Map<string, JobOutcome>();
+  const released: JobOutcome = { kind: "released", reason: "worker is shutting down" };
   if (shutdown.aborted) {
-    for (const item of jobs) outcomes.set(item.key, { kind: "released", reason: "worker is shutting down" });
-    return outcomes;
+    for (const item of jobs) outcomes.set(item.key, released);
+    return finish(jobs, deps, outcomes);
   }
 
-  for (const [key, outcome] of await findEarlierSends(jobs, deps)) outcomes.set(key, outcome);
-
-  let pending: Pending[] = [];
-  for (const item of jobs) {
-    if (outcomes.has(item.key)) continue;
-    const plan = planDelivery(item.job, deps.defaults);
-    if (!plan.ok) {
-      outcomes.set(item.key, { kind: "failed", reason: plan.reason });
-      continue;
-    }
-    if (plan.note) deps.log.info(plan.note, { job: item.key, tenant_id: item.job.tenantId });
-    pending.push({ item, attempts: plan.attempts, route: plan.route });
+  let pending = await admit(jobs, deps, outcomes);
+  if (shutdown.aborted) {
+    for (const entry of pending) outcomes.set(entry.item.key, released);
+    pending = [];
   }
-
-  const refusals = new Map<string, DeliveryResult>();
+  const fellBack = new Map<string, Channel>();
   while (pending.length > 0) {
-    const round = pending.map(({ item, attempts, route }) => messageFor(item, attempts[0]!, route, attempts.length > 1));
-    const results = await deps.solapi.send(round);
-    const next: Pending[] = [];
-    for (const entry of pending) {
-      const result = results.get(entry.item.key)!;
-      const outcome = outcomeOfDelivery(result, entry.attempts.length > 1);
-      if (outcome === "fall-back") {
-        refusals.set(entry.item.key, result);
-        deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, {
-          job: entry.item.key,
-          tenant_id: entry.item.job.tenantId,
-          reason: result.status === "refused" ? result.reason : result.status === "failed" ? result.error.message : "",
-        });
-        next.push({ ...entry, attempts: entry.attempts.slice(1) });
-        continue;
-      }
-      const refused = refusals.get(entry.item.key);
-      outcomes.set(entry.item.key, outcome.kind === "sent" && refused ? { ...outcome, fellBackFrom: refused.channel } : outcome);
-    }
-    pending = next;
+    const cleared = await charge(pending, deps, outcomes);
+    pending = cleared.length > 0 ? await sendRound(cleared, deps, outcomes, fellBack) : [];
   }
-  return outcomes;
+  return finish(jobs, deps, outcomes);
 }

@@ -1,0 +1,76 @@
+/**
+ * The ledger is what the pipeline asks before and after each send: may this job go, at what price,
+ * and what became of it. With DATABASE_URL it is the MySQL send log (store/ledger.ts); without, the
+ * stateless ledger here, whose only memory is Solapi's own records.
+ */
+import type { Job } from "../job";
+import type { SolapiGateway } from "../solapi/client";
+import type { Channel } from "../solapi/messages";
+import type { AckAction, JobOutcome, SendDefaults } from "./decide";
+
+/** A valid job as received: its key is the business idempotency key, else the SQS MessageId. */
+export interface ReceivedJob {
+  key: string;
+  job: Job;
+  sqsMessageId: string;
+  receiveCount: number;
+  /** When the producer enqueued it: no earlier send can belong to it. */
+  enqueuedAt: Date;
+  /** How long the job's SQS message stays hidden from now, in ms: a claim lasts as long. */
+  leaseMs: number;
+}
+
+export type Admission = { admitted: true; defaults: SendDefaults } | { admitted: false; outcome: JobOutcome };
+
+export interface Ledger {
+  /** Before anything is sent: claim the job, check its tenant and reservation. */
+  admit(item: ReceivedJob): Promise<Admission>;
+  /**
+   * Charges for `channel` (refunding `replacing`, an earlier channel's charge) and marks the send as
+   * started. Only the claim's owner passes: undefined means go ahead, an outcome means do not send.
+   */
+  charge(item: ReceivedJob, channel: Channel, replacing?: Channel): Promise<JobOutcome | undefined>;
+  /** Writes the job's end down. When that fails, the job is retried instead (the returned outcome). */
+  finish(item: ReceivedJob, outcome: JobOutcome, action: AckAction): Promise<JobOutcome | undefined>;
+  /** The jobs' SQS messages stay hidden longer: so do their claims. */
+  extend(keys: readonly string[], leaseMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Clock skew allowed between the producer's enqueue time and Solapi's records. */
+const LOOKUP_MARGIN_MS = 10 * 60 * 1000;
+
+/**
+ * Looks an earlier attempt up in Solapi by the job key it carried. Undefined: Solapi holds no such
+ * message. Throws when Solapi cannot be asked.
+ */
+export async function findEarlierSend(solapi: SolapiGateway, item: ReceivedJob): Promise<JobOutcome | undefined> {
+  const since = new Date(item.enqueuedAt.getTime() - LOOKUP_MARGIN_MS);
+  const sent = await solapi.findSent({ to: item.job.to, jobKey: item.key, since });
+  if (!sent) return undefined;
+  const channel: Channel = sent.type === "ATA" ? "alimtalk" : sent.type === "LMS" ? "lms" : "sms";
+  return { kind: "sent", channel, groupId: sent.groupId, messageId: sent.messageId, recovered: true };
+}
+
+/**
+ * Without a database: a job received again may have been sent by an attempt whose answer was lost,
+ * and Solapi's records are the only witness, so it is looked up before it is sent again.
+ */
+export function statelessLedger(solapi: SolapiGateway, defaults: SendDefaults): Ledger {
+  return {
+    async admit(item) {
+      if (item.receiveCount <= 1 || solapi.mode === "mock") return { admitted: true, defaults };
+      try {
+        const earlier = await findEarlierSend(solapi, item);
+        return earlier ? { admitted: false, outcome: earlier } : { admitted: true, defaults };
+      } catch (error) {
+        const reason = `could not check whether an earlier attempt was sent: ${error instanceof Error ? error.message : String(error)}`;
+        return { admitted: false, outcome: { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: false } };
+      }
+    },
+    charge: async () => undefined,
+    finish: async () => undefined,
+    extend: async () => undefined,
+    close: async () => undefined,
+  };
+}

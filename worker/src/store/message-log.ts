@@ -1,0 +1,178 @@
+/**
+ * The send log: one row per job, keyed by its idempotency key, moving CLAIMED → SENT | FAILED |
+ * SKIPPED_* | UNKNOWN. A claim carries a lease (owner and expiry, in database time) that follows
+ * the SQS message's visibility, so a crashed worker's claim expires when SQS hands the job on.
+ * One statement per function.
+ */
+import { createHash } from "node:crypto";
+import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { LogStatus } from "../pipeline/decide";
+import type { Channel } from "../solapi/messages";
+import type { Connection, Db } from "./pool";
+import type { Amount } from "./tenants";
+
+export interface NewClaim {
+  key: string;
+  tenantId: number;
+  mode: string;
+  /** Masked, as in the logs: the log table keeps no phone number. */
+  recipient: string;
+  /** SHA-256 of the normalised number, for `npm run trace`. */
+  recipientHash: string;
+  eventType?: string;
+  targetName?: string;
+  reservationId?: number;
+  sqsMessageId: string;
+  receiveCount: number;
+  owner: string;
+  leaseMs: number;
+}
+
+export interface LogEntry {
+  key: string;
+  tenantId: number;
+  status: LogStatus;
+  leaseOwner: string | null;
+  leaseExpired: boolean;
+  sendStartedAt: Date | null;
+  amountCharged: Amount;
+  channel: Channel | null;
+}
+
+/** The send log keeps no phone number: a digest to find a recipient's jobs, and the masked form. */
+export function recipientHash(phone: string): string {
+  return createHash("sha256").update(phone).digest("hex");
+}
+
+const MAX_REASON = 1000;
+const reason = (text: string) => text.slice(0, MAX_REASON);
+
+/** Claims a job seen for the first time. False when the key already has a row. */
+export async function insertClaim(db: Db, claim: NewClaim): Promise<boolean> {
+  const [result] = await db.query<ResultSetHeader>(
+    `INSERT IGNORE INTO message_log
+       (idempotency_key, tenant_id, status, mode, recipient, recipient_hash, event_type, target_name, reservation_id,
+        sqs_message_id, receive_count, attempts, lease_owner, lease_expires_at)
+     VALUES (?, ?, 'CLAIMED', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, DATE_ADD(NOW(3), INTERVAL ? MICROSECOND))`,
+    [
+      claim.key,
+      claim.tenantId,
+      claim.mode,
+      claim.recipient,
+      claim.recipientHash,
+      claim.eventType ?? null,
+      claim.targetName ?? null,
+      claim.reservationId ?? null,
+      claim.sqsMessageId,
+      claim.receiveCount,
+      claim.owner,
+      Math.round(claim.leaseMs * 1000),
+    ],
+  );
+  return result.affectedRows === 1;
+}
+
+export async function findLogEntry(db: Db, key: string): Promise<LogEntry | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT idempotency_key, tenant_id, status, lease_owner, send_started_at, amount_charged, channel,
+            (lease_expires_at IS NULL OR lease_expires_at <= NOW(3)) AS lease_expired
+       FROM message_log WHERE idempotency_key = ?`,
+    [key],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    key: String(row.idempotency_key),
+    tenantId: Number(row.tenant_id),
+    status: row.status as LogStatus,
+    leaseOwner: row.lease_owner ?? null,
+    leaseExpired: Number(row.lease_expired) === 1,
+    sendStartedAt: row.send_started_at ?? null,
+    amountCharged: String(row.amount_charged),
+    channel: (row.channel as Channel | null) ?? null,
+  };
+}
+
+/** Takes over a claim whose lease has run out; false when another worker got there first. */
+export async function takeOverClaim(
+  db: Db,
+  key: string,
+  claim: Pick<NewClaim, "owner" | "leaseMs" | "sqsMessageId" | "receiveCount">,
+): Promise<boolean> {
+  const [result] = await db.query<ResultSetHeader>(
+    `UPDATE message_log
+        SET lease_owner = ?, lease_expires_at = DATE_ADD(NOW(3), INTERVAL ? MICROSECOND),
+            attempts = attempts + 1, sqs_message_id = ?, receive_count = ?
+      WHERE idempotency_key = ? AND status = 'CLAIMED'
+        AND (lease_expires_at IS NULL OR lease_expires_at <= NOW(3))`,
+    [claim.owner, Math.round(claim.leaseMs * 1000), claim.sqsMessageId, claim.receiveCount, key],
+  );
+  return result.affectedRows === 1;
+}
+
+/** Locks the row of a claim this owner still holds; undefined when the claim was lost. */
+export async function lockClaim(connection: Connection, key: string, owner: string): Promise<{ tenantId: number; amountCharged: Amount } | undefined> {
+  const [rows] = await connection.query<RowDataPacket[]>(
+    "SELECT tenant_id, amount_charged FROM message_log WHERE idempotency_key = ? AND lease_owner = ? AND status = 'CLAIMED' FOR UPDATE",
+    [key, owner],
+  );
+  const row = rows[0];
+  return row ? { tenantId: Number(row.tenant_id), amountCharged: String(row.amount_charged) } : undefined;
+}
+
+/** The fence before Solapi: the charge and the moment the send began, on a locked claim. */
+export async function markSendStarted(connection: Connection, key: string, channel: Channel, amountCharged: Amount): Promise<void> {
+  await connection.query(
+    "UPDATE message_log SET channel = ?, amount_charged = ?, send_started_at = NOW(3), failure_reason = NULL WHERE idempotency_key = ?",
+    [channel, amountCharged, key],
+  );
+}
+
+/** After a refund: no charge and no send under way, the claim still held. */
+export async function clearCharge(connection: Connection, key: string): Promise<void> {
+  await connection.query("UPDATE message_log SET amount_charged = 0, send_started_at = NULL WHERE idempotency_key = ?", [key]);
+}
+
+export async function recordSent(
+  db: Db | Connection,
+  key: string,
+  owner: string,
+  sent: { channel: Channel; groupId: string; messageId: string },
+): Promise<boolean> {
+  const [result] = await db.query<ResultSetHeader>(
+    `UPDATE message_log
+        SET status = 'SENT', channel = ?, group_id = ?, message_id = ?, failure_reason = NULL,
+            lease_owner = NULL, lease_expires_at = NULL
+      WHERE idempotency_key = ? AND lease_owner = ? AND status = 'CLAIMED'`,
+    [sent.channel, sent.groupId, sent.messageId, key, owner],
+  );
+  return result.affectedRows === 1;
+}
+
+/** A final status other than SENT, on a locked claim. */
+export async function closeClaim(connection: Connection, key: string, status: Exclude<LogStatus, "CLAIMED" | "SENT">, why: string): Promise<void> {
+  await connection.query(
+    "UPDATE message_log SET status = ?, failure_reason = ?, lease_owner = NULL, lease_expires_at = NULL WHERE idempotency_key = ?",
+    [status, reason(why), key],
+  );
+}
+
+/** Lets the next receive take the claim over at once; the charge and send mark stay as they are. */
+export async function releaseClaim(db: Db | Connection, key: string, owner: string, why: string): Promise<boolean> {
+  const [result] = await db.query<ResultSetHeader>(
+    `UPDATE message_log SET lease_expires_at = NOW(3), failure_reason = ?
+      WHERE idempotency_key = ? AND lease_owner = ? AND status = 'CLAIMED'`,
+    [reason(why), key, owner],
+  );
+  return result.affectedRows === 1;
+}
+
+/** Keeps this owner's claims alive as long as their SQS messages stay hidden. */
+export async function extendLeases(db: Db, keys: readonly string[], owner: string, leaseMs: number): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `UPDATE message_log SET lease_expires_at = DATE_ADD(NOW(3), INTERVAL ? MICROSECOND)
+      WHERE idempotency_key IN (?) AND lease_owner = ? AND status = 'CLAIMED'`,
+    [Math.round(leaseMs * 1000), keys, owner],
+  );
+}

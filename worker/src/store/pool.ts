@@ -1,0 +1,55 @@
+import { createPool, type Pool, type PoolConnection } from "mysql2/promise";
+
+export type Db = Pool;
+export type Connection = PoolConnection;
+
+export interface DatabaseOptions {
+  connectionLimit?: number;
+  /** Sent to every new connection: tests use MySQL 8's default to keep queries portable. */
+  sqlMode?: string;
+}
+
+/** Seconds a statement waits for a row lock before failing: a stuck lock becomes a retry, not a stall. */
+const LOCK_WAIT_SECONDS = 5;
+
+/**
+ * A mysql2 pool for DATABASE_URL. Times are UTC, DECIMAL stays a string (money is never a float in
+ * this process), and lock waits are short.
+ */
+export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
+  const pool = createPool({
+    uri: url,
+    connectionLimit: options.connectionLimit ?? 10,
+    waitForConnections: true,
+    queueLimit: 0,
+    connectTimeout: 5_000,
+    enableKeepAlive: true,
+    timezone: "Z",
+    dateStrings: false,
+    decimalNumbers: false,
+    supportBigNumbers: true,
+    charset: "utf8mb4",
+  });
+  pool.on("connection", (connection) => {
+    const settings = [`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}`, "SET time_zone = '+00:00'"];
+    if (options.sqlMode) settings.push(`SET SESSION sql_mode = '${options.sqlMode.replace(/'/g, "")}'`);
+    for (const statement of settings) connection.query(statement);
+  });
+  return pool;
+}
+
+/** Runs `work` in one transaction; rolls back on any error. */
+export async function inTransaction<T>(db: Db, work: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await db.getConnection();
+  try {
+    await connection.beginTransaction();
+    const result = await work(connection);
+    await connection.commit();
+    return result;
+  } catch (error) {
+    await connection.rollback().catch(() => undefined);
+    throw error;
+  } finally {
+    connection.release();
+  }
+}

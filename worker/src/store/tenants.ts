@@ -1,0 +1,54 @@
+import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { Connection, Db } from "./pool";
+
+/** Money as MySQL returns DECIMAL: a string, never a float. */
+export type Amount = string;
+
+export interface Prices {
+  sms: Amount;
+  lms: Amount;
+  alimtalk: Amount;
+}
+
+export interface Tenant {
+  id: number;
+  creditBalance: Amount;
+  prices: Prices;
+  kakaoPfId?: string;
+  sender?: string;
+  messagingEnabled: boolean;
+}
+
+export async function findTenant(db: Db, tenantId: number): Promise<Tenant | undefined> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT id, credit_balance, sms_price, lms_price, alimtalk_price, kakao_pf_id, sender, messaging_enabled
+       FROM tenants WHERE id = ?`,
+    [tenantId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    id: Number(row.id),
+    creditBalance: String(row.credit_balance),
+    prices: { sms: String(row.sms_price), lms: String(row.lms_price), alimtalk: String(row.alimtalk_price) },
+    kakaoPfId: row.kakao_pf_id ?? undefined,
+    sender: row.sender ?? undefined,
+    messagingEnabled: Boolean(row.messaging_enabled),
+  };
+}
+
+/**
+ * Takes `amount` from the tenant's credits only if they cover it: one conditional UPDATE, so no
+ * interleaving of workers can drive the balance below zero. False when the credits fall short.
+ */
+export async function debitCredits(connection: Connection, tenantId: number, amount: Amount): Promise<boolean> {
+  const [result] = await connection.query<ResultSetHeader>(
+    "UPDATE tenants SET credit_balance = credit_balance - ? WHERE id = ? AND credit_balance >= ?",
+    [amount, tenantId, amount],
+  );
+  return result.affectedRows === 1;
+}
+
+export async function creditBack(connection: Connection, tenantId: number, amount: Amount): Promise<void> {
+  await connection.query("UPDATE tenants SET credit_balance = credit_balance + ? WHERE id = ?", [amount, tenantId]);
+}

@@ -1,0 +1,57 @@
+import type { RowDataPacket } from "mysql2/promise";
+import type { Db } from "./pool";
+import { recipientHash } from "./message-log";
+
+export interface TraceQuery {
+  /** A normalised phone number. */
+  phone: string;
+  tenantId?: number;
+  since: Date;
+  limit: number;
+}
+
+export interface TraceRow {
+  createdAt: Date;
+  updatedAt: Date;
+  tenantId: number;
+  key: string;
+  eventType: string | null;
+  targetName: string | null;
+  mode: string;
+  channel: string | null;
+  status: string;
+  reason: string | null;
+  groupId: string | null;
+  messageId: string | null;
+  amountCharged: string;
+  receiveCount: number;
+}
+
+/** A recipient's jobs, newest first: the support answer to "why didn't my message arrive?". */
+export async function traceRecipient(db: Db, query: TraceQuery): Promise<TraceRow[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT created_at, updated_at, tenant_id, idempotency_key, event_type, target_name, mode, channel, status,
+            failure_reason, group_id, message_id, amount_charged, receive_count
+       FROM message_log
+      WHERE recipient_hash = ? AND created_at >= ? AND (? IS NULL OR tenant_id = ?)
+      ORDER BY created_at DESC, id DESC
+      LIMIT ?`,
+    [recipientHash(query.phone), query.since, query.tenantId ?? null, query.tenantId ?? null, query.limit],
+  );
+  return rows.map((row) => ({
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    tenantId: Number(row.tenant_id),
+    key: String(row.idempotency_key),
+    eventType: row.event_type ?? null,
+    targetName: row.target_name ?? null,
+    mode: String(row.mode),
+    channel: row.channel ?? null,
+    status: String(row.status),
+    reason: row.failure_reason ?? null,
+    groupId: row.group_id ?? null,
+    messageId: row.message_id ?? null,
+    amountCharged: String(row.amount_charged),
+    receiveCount: Number(row.receive_count),
+  }));
+}
