@@ -1,6 +1,8 @@
 // Bundles the worker with esbuild: one file per entry, every dependency inside, so the image needs
 // no node_modules and start-up reads one file instead of thousands (solapi alone pulls 61 MB).
-import { build } from "esbuild";
+// ESBUILD_MODULE may point at an esbuild installed elsewhere (the Dockerfile installs only the
+// runtime dependencies, then esbuild on its own).
+const { build } = await import(process.env.ESBUILD_MODULE ?? "esbuild");
 
 const common = {
   bundle: true,
@@ -15,6 +17,7 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: { cli: "worker/src/cli/index.ts" }, outdir: "dist", minify: true }),
+  // Stack traces map to file and line; the sources themselves stay out of the map (and the image).
+  build({ ...common, entryPoints: { cli: "worker/src/cli/index.ts" }, outdir: "dist", minify: true, sourcesContent: false }),
   build({ ...common, entryPoints: { index: "worker/src/index.ts" }, outdir: "dist" }),
 ]);

@@ -47,7 +47,12 @@ async function run(env: NodeJS.ProcessEnv, onLogger: (log: Logger) => void): Pro
   }
   const log = createLogger({ ...config.log, secrets: config.secrets });
   onLogger(log);
-  log.info("worker starting", { queue: config.sqs.queueUrl ?? config.sqs.queueName, region: config.sqs.region, node: process.version });
+  log.info("worker starting", {
+    solapi_mode: config.solapi.mode,
+    queue: config.sqs.queueUrl ?? config.sqs.queueName,
+    region: config.sqs.region,
+    node: process.version,
+  });
 
   const startup = new AbortController();
   let worker: RunningWorker | undefined;
