@@ -137,15 +137,29 @@ describe("consumer against SQS and the fake Solapi", function () {
     expect(fake.accepted).to.have.length(0);
   });
 
-  it("a job whose answer was lost is found in Solapi on its next receive and not sent again", async () => {
+  it("a send whose answer was lost is looked up in Solapi at once: recorded as sent, never sent again", async () => {
     fake.next({ kind: "drop-after-accept" });
     await sendBody(sqs.client, queues.queueUrl, job("lost-answer"));
     worker = await startTestWorker(fake, sqs, queues);
-    const reports = await worker.waitForReports(2, undefined, 20_000);
-    expect(reports[0]!.outcome).to.include({ kind: "retry", ambiguous: true });
-    expect(reports[1]!.outcome).to.include({ kind: "sent", recovered: true });
-    expect(reports[1]!.outcome.kind === "sent" && reports[1]!.outcome.messageId).to.equal(fake.acceptedFor("lost-answer")[0]!.messageId);
+    const [report] = await worker.waitForReports(1, undefined, 20_000);
+    expect(report!.outcome).to.deep.include({ kind: "sent", recovered: true, messageId: fake.acceptedFor("lost-answer")[0]!.messageId });
+    expect(report!.action).to.deep.equal({ action: "delete" });
     expect(fake.acceptedFor("lost-answer")).to.have.length(1);
+    expect(fake.requests.filter((request) => request.path.startsWith("/messages/v4/list"))).to.have.length(1);
+  });
+
+  it("a job received again after an uncertain attempt is looked up before it is sent again", async () => {
+    // The answer is lost and the immediate look-up fails too: the job comes back, is looked up, found.
+    fake.next({ kind: "drop-after-accept" });
+    fake.listStatus = 500;
+    await sendBody(sqs.client, queues.queueUrl, job("uncertain"));
+    worker = await startTestWorker(fake, sqs, queues);
+    const [first] = await worker.waitForReports(1, undefined, 20_000);
+    expect(first!.outcome).to.include({ kind: "retry", ambiguous: true });
+    fake.listStatus = undefined;
+    const [, second] = await worker.waitForReports(2, undefined, 20_000);
+    expect(second!.outcome).to.include({ kind: "sent", recovered: true });
+    expect(fake.acceptedFor("uncertain")).to.have.length(1);
   });
 
   it("sends the same job key once when two copies are in flight together", async () => {

@@ -36,7 +36,8 @@ export interface RecordedRequest {
 
 /** What the server does with one send request. */
 export type Behaviour =
-  | { kind: "ok" }
+  /** Accept; `latencyMs` overrides the server's latency for this request. */
+  | { kind: "ok"; latencyMs?: number }
   | { kind: "status"; status: number; errorCode?: string; errorMessage?: string; html?: boolean }
   | { kind: "hang" }
   /** Closes the connection before reading the request: nothing is accepted. */
@@ -83,7 +84,7 @@ export class FakeSolapi {
   listStatus?: number;
   refuse: (message: SentMessage) => Refusal | undefined;
   private script: Behaviour[] = [];
-  private fallback: Behaviour = { kind: "ok" };
+  private fallback: Behaviour | (() => Behaviour) = { kind: "ok" };
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private sequence = 0;
@@ -119,7 +120,8 @@ export class FakeSolapi {
     this.script.push(...behaviours);
   }
 
-  always(behaviour: Behaviour): void {
+  /** Every later send request behaves like this; a function chooses per request (chaos). */
+  always(behaviour: Behaviour | (() => Behaviour)): void {
     this.fallback = behaviour;
   }
 
@@ -152,7 +154,7 @@ export class FakeSolapi {
     const path = request.url ?? "/";
     const signatureValid = this.signatureValid(request.headers.authorization);
     if (request.method === "POST" && path.startsWith("/messages/v4/send-many")) {
-      const behaviour = this.script.shift() ?? this.fallback;
+      const behaviour = this.script.shift() ?? (typeof this.fallback === "function" ? this.fallback() : this.fallback);
       if (behaviour.kind === "drop-before-read") {
         this.requests.push({ method: "POST", path, signatureValid });
         request.socket.destroy();
@@ -183,7 +185,8 @@ export class FakeSolapi {
 
   private async answerSend(behaviour: Behaviour, messages: SentMessage[], response: ServerResponse): Promise<void> {
     if (behaviour.kind === "hang") return;
-    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const latency = behaviour.kind === "ok" && behaviour.latencyMs !== undefined ? behaviour.latencyMs : this.latencyMs;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (behaviour.kind === "status") {
       if (behaviour.html) {
         response.writeHead(behaviour.status, { "content-type": "text/html" }).end("<html>bad gateway</html>");

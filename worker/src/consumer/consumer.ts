@@ -120,6 +120,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       waitSeconds: options.waitSeconds,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       log: options.log,
+      ready: (signal) => options.ledger.ready(signal),
       onMessages: (messages) => this.track(this.handle(messages)),
     });
   }

@@ -14,6 +14,8 @@ export interface PollerOptions {
   onMessages: (messages: ReceivedMessage[]) => void;
   /** Back-off after the n-th failed receive in a row. */
   errorDelayMs?: (failures: number) => number;
+  /** Waited for before each receive: a dependency the jobs need may be down. */
+  ready?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** Capped exponential back-off with jitter: an unreachable SQS is asked at most every ~30 s. */
@@ -65,6 +67,8 @@ export class Poller {
     const { slots, queue, log } = this.options;
     const signal = this.stopping.signal;
     while (!signal.aborted) {
+      await this.options.ready?.(signal);
+      if (signal.aborted) break;
       const wanted = await slots.take(SQS_BATCH_LIMIT, signal);
       if (wanted === 0) break;
       let messages: ReceivedMessage[];

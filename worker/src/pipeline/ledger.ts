@@ -34,6 +34,11 @@ export interface Ledger {
   finish(item: ReceivedJob, outcome: JobOutcome, action: AckAction): Promise<JobOutcome | undefined>;
   /** The jobs' SQS messages stay hidden longer: so do their claims. */
   extend(keys: readonly string[], leaseMs: number): Promise<void>;
+  /**
+   * Resolves when the ledger can take jobs. While its store is unreachable, receiving would only
+   * push jobs back and spend their receives towards the DLQ: the poller waits here instead.
+   */
+  ready(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ export function statelessLedger(solapi: SolapiGateway, defaults: SendDefaults): 
     charge: async () => undefined,
     finish: async () => undefined,
     extend: async () => undefined,
+    ready: async () => undefined,
     close: async () => undefined,
   };
 }

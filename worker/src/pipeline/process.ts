@@ -11,7 +11,7 @@ import {
   type RetryPolicy,
   type Route,
 } from "./decide";
-import type { Ledger, ReceivedJob } from "./ledger";
+import { findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
@@ -118,6 +118,22 @@ async function sendRound(pending: Pending[], deps: PipelineDeps, outcomes: Map<s
   return next;
 }
 
+/**
+ * A send whose answer was lost (timeout, reset, 5xx, unreadable 200) may have been accepted: ask
+ * Solapi at once, so that an accepted message is recorded now instead of on a later receive.
+ */
+async function resolveLostAnswers(attempted: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<void> {
+  if (deps.solapi.mode === "mock") return;
+  await Promise.all(
+    attempted.map(async (item) => {
+      const outcome = outcomes.get(item.key);
+      if (outcome?.kind !== "retry" || !outcome.ambiguous) return;
+      const found = await findEarlierSend(deps.solapi, item).catch(() => undefined);
+      if (found) outcomes.set(item.key, found);
+    }),
+  );
+}
+
 /** Writes each job's end down and decides what SQS is told. */
 async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Map<string, Finished>> {
   const finished = new Map<string, Finished>();
@@ -157,9 +173,12 @@ export async function deliverGroup(jobs: readonly ReceivedJob[], deps: PipelineD
     pending = [];
   }
   const fellBack = new Map<string, Channel>();
+  const attempted = new Set<ReceivedJob>();
   while (pending.length > 0) {
     const cleared = await charge(pending, deps, outcomes);
+    for (const entry of cleared) attempted.add(entry.item);
     pending = cleared.length > 0 ? await sendRound(cleared, deps, outcomes, fellBack) : [];
   }
+  await resolveLostAnswers([...attempted], deps, outcomes);
   return finish(jobs, deps, outcomes);
 }

@@ -26,6 +26,7 @@ import {
   type LogEntry,
   type NewClaim,
 } from "./message-log";
+import { DatabaseHealth } from "./health";
 import { type Db, inTransaction } from "./pool";
 import { CANCELLED, reservationStatus } from "./reservations";
 import { creditBack, debitCredits, findTenant } from "./tenants";
@@ -44,7 +45,11 @@ export interface MysqlLedgerOptions {
 interface HeldClaim {
   tenantId: number;
   prices: Prices;
+  /** When the claim's lease ends (ms since the epoch, this machine's clock). */
+  leaseEndsAt: number;
 }
+
+const NO_PRICES: Prices = { sms: "0", lms: "0", alimtalk: "0" };
 
 const isPositive = (amount: string) => Number(amount) > 0;
 const BUSY_WAIT_MS = 3_000;
@@ -58,6 +63,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   const { db, solapi, log } = options;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const held = new Map<string, HeldClaim>();
+  const health = new DatabaseHealth(db, log);
 
   function claimFor(item: ReceivedJob): NewClaim {
     return {
@@ -119,7 +125,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
         if (!decision.uncertain) return undefined;
     }
     // A send began under the expired claim and its answer was never written: ask Solapi.
-    held.set(item.key, { tenantId: item.job.tenantId, prices: { sms: "0", lms: "0", alimtalk: "0" } });
+    held.set(item.key, { tenantId: item.job.tenantId, prices: NO_PRICES, leaseEndsAt: Date.now() + item.leaseMs });
     let earlier: JobOutcome | undefined;
     try {
       earlier = await findEarlierSend(solapi, item);
@@ -164,11 +170,12 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
     }
   }
 
-  return {
+  const ledger: Ledger = {
     async admit(item) {
       const turnedAway = await claim(item);
       if (turnedAway) return { admitted: false, outcome: turnedAway };
-      held.set(item.key, { tenantId: item.job.tenantId, prices: { sms: "0", lms: "0", alimtalk: "0" } });
+      const leaseEndsAt = Date.now() + item.leaseMs;
+      held.set(item.key, { tenantId: item.job.tenantId, prices: NO_PRICES, leaseEndsAt });
 
       const tenant = await findTenant(db, item.job.tenantId);
       if (!tenant) return { admitted: false, outcome: { kind: "failed", reason: `tenant ${item.job.tenantId} does not exist` } };
@@ -181,7 +188,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
           return { admitted: false, outcome: { kind: "skipped", status: "SKIPPED_CANCELLED", reason: `reservation ${item.job.reservationId} is cancelled` } };
         }
       }
-      held.set(item.key, { tenantId: tenant.id, prices: tenant.prices });
+      held.set(item.key, { tenantId: tenant.id, prices: tenant.prices, leaseEndsAt });
       return {
         admitted: true,
         defaults: {
@@ -213,24 +220,44 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
     },
 
     async finish(item, outcome, action) {
-      if (!held.has(item.key)) return undefined;
+      const claimed = held.get(item.key);
+      if (!claimed) return undefined;
       held.delete(item.key);
       const transition = transitionFor(outcome, action);
       try {
         await backOff(() => write(item.key, item, outcome, transition), { numOfAttempts: 4, startingDelay: 100, timeMultiple: 4, jitter: "full" });
         return undefined;
       } catch (error) {
+        health.note(error);
         const sent = outcome.kind === "sent" || (outcome.kind === "retry" && outcome.ambiguous);
-        return retry(`could not write the send log: ${error instanceof Error ? error.message : String(error)}`, { ambiguous: sent });
+        // The claim could not be released either: come back only once it has expired, or the job
+        // would find its own stale claim "busy".
+        const leaseLeftSeconds = Math.max(0, Math.ceil((claimed.leaseEndsAt - Date.now()) / 1000)) + 1;
+        return retry(`could not write the send log: ${error instanceof Error ? error.message : String(error)}`, {
+          ambiguous: sent,
+          minDelaySeconds: leaseLeftSeconds,
+        });
       }
     },
 
     async extend(keys, leaseMs) {
-      await extendLeases(db, keys.filter((key) => held.has(key)), owner, leaseMs);
+      const mine = keys.filter((key) => held.has(key));
+      await extendLeases(db, mine, owner, leaseMs);
+      for (const key of mine) held.get(key)!.leaseEndsAt = Date.now() + leaseMs;
     },
+
+    ready: (signal) => health.ready(signal),
 
     async close() {
       await db.end();
     },
+  };
+
+  // Every failure passes by the health check on its way out.
+  return {
+    ...ledger,
+    admit: (item) => ledger.admit(item).catch((error: unknown) => health.observe(error)),
+    charge: (item, channel, replacing) => ledger.charge(item, channel, replacing).catch((error: unknown) => health.observe(error)),
+    extend: (keys, leaseMs) => ledger.extend(keys, leaseMs).catch((error: unknown) => health.observe(error)),
   };
 }
