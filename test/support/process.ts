@@ -15,9 +15,9 @@ export interface WorkerProcess {
 }
 
 /** Runs the built CLI (`npm run build` makes dist/cli.js) as the image would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): WorkerProcess {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, nodeOptions: string[] = []): WorkerProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeOptions, CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   let pending = "";

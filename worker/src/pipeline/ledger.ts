@@ -22,16 +22,30 @@ export interface ReceivedJob {
 
 export type Admission = { admitted: true; defaults: SendDefaults } | { admitted: false; outcome: JobOutcome };
 
+export interface ChargeRequest {
+  item: ReceivedJob;
+  channel: Channel;
+  /** The channel whose charge this one replaces (a `both` job falling back): refunded first. */
+  replacing?: Channel;
+}
+
+export interface Ending {
+  item: ReceivedJob;
+  outcome: JobOutcome;
+  action: AckAction;
+}
+
+/** Works on the jobs of one receive together, so that a group costs a few statements, not a few per job. */
 export interface Ledger {
-  /** Before anything is sent: claim the job, check its tenant and reservation. */
-  admit(item: ReceivedJob): Promise<Admission>;
+  /** Before anything is sent: claim each job, check its tenant and reservation. By job key. */
+  admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>>;
   /**
-   * Charges for `channel` (refunding `replacing`, an earlier channel's charge) and marks the send as
-   * started. Only the claim's owner passes: undefined means go ahead, an outcome means do not send.
+   * Charges each job for its channel and marks its send as started. Only a claim's owner passes:
+   * no entry means go ahead, an outcome means do not send.
    */
-  charge(item: ReceivedJob, channel: Channel, replacing?: Channel): Promise<JobOutcome | undefined>;
-  /** Writes the job's end down. When that fails, the job is retried instead (the returned outcome). */
-  finish(item: ReceivedJob, outcome: JobOutcome, action: AckAction): Promise<JobOutcome | undefined>;
+  charge(requests: readonly ChargeRequest[]): Promise<Map<string, JobOutcome>>;
+  /** Writes each job's end down. A job whose end could not be written is retried instead (its entry). */
+  finish(endings: readonly Ending[]): Promise<Map<string, JobOutcome>>;
   /** The jobs' SQS messages stay hidden longer: so do their claims. */
   extend(keys: readonly string[], leaseMs: number): Promise<void>;
   /**
@@ -62,19 +76,20 @@ export async function findEarlierSend(solapi: SolapiGateway, item: ReceivedJob):
  * and Solapi's records are the only witness, so it is looked up before it is sent again.
  */
 export function statelessLedger(solapi: SolapiGateway, defaults: SendDefaults): Ledger {
+  async function admitOne(item: ReceivedJob): Promise<Admission> {
+    if (item.receiveCount <= 1 || solapi.mode === "mock") return { admitted: true, defaults };
+    try {
+      const earlier = await findEarlierSend(solapi, item);
+      return earlier ? { admitted: false, outcome: earlier } : { admitted: true, defaults };
+    } catch (error) {
+      const reason = `could not check whether an earlier attempt was sent: ${error instanceof Error ? error.message : String(error)}`;
+      return { admitted: false, outcome: { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: false } };
+    }
+  }
   return {
-    async admit(item) {
-      if (item.receiveCount <= 1 || solapi.mode === "mock") return { admitted: true, defaults };
-      try {
-        const earlier = await findEarlierSend(solapi, item);
-        return earlier ? { admitted: false, outcome: earlier } : { admitted: true, defaults };
-      } catch (error) {
-        const reason = `could not check whether an earlier attempt was sent: ${error instanceof Error ? error.message : String(error)}`;
-        return { admitted: false, outcome: { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: false } };
-      }
-    },
-    charge: async () => undefined,
-    finish: async () => undefined,
+    admit: async (items) => new Map(await Promise.all(items.map(async (item) => [item.key, await admitOne(item)] as const))),
+    charge: async () => new Map(),
+    finish: async () => new Map(),
     extend: async () => undefined,
     ready: async () => undefined,
     close: async () => undefined,

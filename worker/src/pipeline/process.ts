@@ -11,7 +11,7 @@ import {
   type RetryPolicy,
   type Route,
 } from "./decide";
-import { findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
+import { type Admission, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
@@ -61,38 +61,45 @@ function cannotProceed(step: string, error: unknown): JobOutcome {
 
 /** Admits every job; those turned away (or failing to be asked) get their outcome at once. */
 async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Pending[]> {
+  if (jobs.length === 0) return [];
+  let admissions: Map<string, Admission>;
+  try {
+    admissions = await deps.ledger.admit(jobs);
+  } catch (error) {
+    for (const item of jobs) outcomes.set(item.key, cannotProceed("admission", error));
+    return [];
+  }
   const pending: Pending[] = [];
-  await Promise.all(
-    jobs.map(async (item) => {
-      const admission = await deps.ledger.admit(item).catch((error: unknown) => ({ admitted: false as const, outcome: cannotProceed("admission", error) }));
-      if (!admission.admitted) {
-        outcomes.set(item.key, admission.outcome);
-        return;
-      }
-      const plan = planDelivery(item.job, admission.defaults);
-      if (!plan.ok) {
-        outcomes.set(item.key, { kind: "failed", reason: plan.reason });
-        return;
-      }
-      if (plan.note) deps.log.info(plan.note, { job: item.key, tenant_id: item.job.tenantId });
-      pending.push({ item, attempts: plan.attempts, route: plan.route });
-    }),
-  );
+  for (const item of jobs) {
+    const admission = admissions.get(item.key) ?? { admitted: false, outcome: cannotProceed("admission", "no answer for this job") };
+    if (!admission.admitted) {
+      outcomes.set(item.key, admission.outcome);
+      continue;
+    }
+    const plan = planDelivery(item.job, admission.defaults);
+    if (!plan.ok) {
+      outcomes.set(item.key, { kind: "failed", reason: plan.reason });
+      continue;
+    }
+    if (plan.note) deps.log.info(plan.note, { job: item.key, tenant_id: item.job.tenantId });
+    pending.push({ item, attempts: plan.attempts, route: plan.route });
+  }
   return pending;
 }
 
 /** Charges every pending job for its next channel; the ones that may not go get their outcome. */
 async function charge(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Pending[]> {
-  const cleared = await Promise.all(
-    pending.map(async (entry) => {
-      const refusal = await deps.ledger
-        .charge(entry.item, channelOf(entry.attempts[0]!, entry.item), entry.replacing)
-        .catch((error: unknown) => cannotProceed("charging", error));
-      if (refusal) outcomes.set(entry.item.key, refusal);
-      return refusal ? undefined : entry;
-    }),
-  );
-  return cleared.filter((entry): entry is Pending => entry !== undefined);
+  let refusals: Map<string, JobOutcome>;
+  try {
+    refusals = await deps.ledger.charge(
+      pending.map((entry) => ({ item: entry.item, channel: channelOf(entry.attempts[0]!, entry.item), replacing: entry.replacing })),
+    );
+  } catch (error) {
+    for (const entry of pending) outcomes.set(entry.item.key, cannotProceed("charging", error));
+    return [];
+  }
+  for (const [key, refusal] of refusals) outcomes.set(key, refusal);
+  return pending.filter((entry) => !refusals.has(entry.item.key));
 }
 
 /** One Solapi request for the round; returns the jobs that fall back to their next channel. */
@@ -136,20 +143,32 @@ async function resolveLostAnswers(attempted: readonly ReceivedJob[], deps: Pipel
 
 /** Writes each job's end down and decides what SQS is told. */
 async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Map<string, Finished>> {
+  const endings = jobs.map((item) => {
+    const outcome = outcomes.get(item.key)!;
+    return { item, outcome, action: ackActionFor(outcome, item.receiveCount, deps.retry) };
+  });
+  let replaced: Map<string, JobOutcome>;
+  try {
+    replaced = await deps.ledger.finish(endings);
+  } catch (error) {
+    // Nothing known was written: a job that went out must be looked up again, not sent blindly.
+    replaced = new Map(
+      endings.map(({ item, outcome }) => {
+        const uncertain = outcome.kind === "sent" || (outcome.kind === "retry" && outcome.ambiguous);
+        return [item.key, { ...(cannotProceed("recording", error) as Extract<JobOutcome, { kind: "retry" }>), ambiguous: uncertain }];
+      }),
+    );
+  }
   const finished = new Map<string, Finished>();
-  await Promise.all(
-    jobs.map(async (item) => {
-      let outcome = outcomes.get(item.key)!;
-      let action = ackActionFor(outcome, item.receiveCount, deps.retry);
-      const replaced = await deps.ledger.finish(item, outcome, action);
-      if (replaced) {
-        deps.log.error("could not write the job's outcome; it will be retried", { job: item.key, tenant_id: item.job.tenantId, outcome: outcome.kind });
-        outcome = replaced;
-        action = ackActionFor(outcome, item.receiveCount, deps.retry);
-      }
+  for (const { item, outcome, action } of endings) {
+    const replacement = replaced.get(item.key);
+    if (!replacement) {
       finished.set(item.key, { outcome, action });
-    }),
-  );
+      continue;
+    }
+    deps.log.error("could not write the job's outcome; it will be retried", { job: item.key, tenant_id: item.job.tenantId, outcome: outcome.kind });
+    finished.set(item.key, { outcome: replacement, action: ackActionFor(replacement, item.receiveCount, deps.retry) });
+  }
   return finished;
 }
 

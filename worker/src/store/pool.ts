@@ -38,18 +38,23 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
   return pool;
 }
 
-/** Runs `work` in one transaction; rolls back on any error. */
+const DEADLOCK = 1213;
+const DEADLOCK_ATTEMPTS = 3;
+
+/** Runs `work` in one transaction; rolls back on any error, and runs it again after a deadlock. */
 export async function inTransaction<T>(db: Db, work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await db.getConnection();
-  try {
-    await connection.beginTransaction();
-    const result = await work(connection);
-    await connection.commit();
-    return result;
-  } catch (error) {
-    await connection.rollback().catch(() => undefined);
-    throw error;
-  } finally {
-    connection.release();
+  for (let attempt = 1; ; attempt += 1) {
+    const connection = await db.getConnection();
+    try {
+      await connection.beginTransaction();
+      const result = await work(connection);
+      await connection.commit();
+      return result;
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      if ((error as { errno?: number }).errno !== DEADLOCK || attempt >= DEADLOCK_ATTEMPTS) throw error;
+    } finally {
+      connection.release();
+    }
   }
 }

@@ -3,8 +3,15 @@ import type { Db } from "./pool";
 
 export const CANCELLED = "CANCELLED";
 
-/** The status of the tenant's reservation; undefined when the tenant has no such reservation. */
-export async function reservationStatus(db: Db, tenantId: number, reservationId: number): Promise<string | undefined> {
-  const [rows] = await db.query<RowDataPacket[]>("SELECT status FROM reservations WHERE id = ? AND tenant_id = ?", [reservationId, tenantId]);
-  return rows[0] ? String(rows[0].status) : undefined;
+/** The reservations of a group of jobs: their tenant and status, by id. */
+export async function findReservations(db: Db, ids: readonly number[]): Promise<Map<number, { tenantId: number; status: string }>> {
+  if (ids.length === 0) return new Map();
+  const [rows] = await db.query<RowDataPacket[]>("SELECT id, tenant_id, status FROM reservations WHERE id IN (?)", [ids]);
+  return new Map(rows.map((row) => [Number(row.id), { tenantId: Number(row.tenant_id), status: String(row.status) }]));
+}
+
+/** Whether the tenant's reservation is cancelled: another tenant's reservation of that id does not count. */
+export function isCancelled(reservations: Map<number, { tenantId: number; status: string }>, tenantId: number, reservationId: number): boolean {
+  const reservation = reservations.get(reservationId);
+  return reservation?.tenantId === tenantId && reservation.status === CANCELLED;
 }

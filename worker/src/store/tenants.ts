@@ -19,22 +19,27 @@ export interface Tenant {
   messagingEnabled: boolean;
 }
 
-export async function findTenant(db: Db, tenantId: number): Promise<Tenant | undefined> {
+/** The tenants of a group of jobs, by id; an id with no row is absent. */
+export async function findTenants(db: Db, tenantIds: readonly number[]): Promise<Map<number, Tenant>> {
+  if (tenantIds.length === 0) return new Map();
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT id, credit_balance, sms_price, lms_price, alimtalk_price, kakao_pf_id, sender, messaging_enabled
-       FROM tenants WHERE id = ?`,
-    [tenantId],
+       FROM tenants WHERE id IN (?)`,
+    [tenantIds],
   );
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
-    id: Number(row.id),
-    creditBalance: String(row.credit_balance),
-    prices: { sms: String(row.sms_price), lms: String(row.lms_price), alimtalk: String(row.alimtalk_price) },
-    kakaoPfId: row.kakao_pf_id ?? undefined,
-    sender: row.sender ?? undefined,
-    messagingEnabled: Boolean(row.messaging_enabled),
-  };
+  return new Map(
+    rows.map((row) => [
+      Number(row.id),
+      {
+        id: Number(row.id),
+        creditBalance: String(row.credit_balance),
+        prices: { sms: String(row.sms_price), lms: String(row.lms_price), alimtalk: String(row.alimtalk_price) },
+        kakaoPfId: row.kakao_pf_id ?? undefined,
+        sender: row.sender ?? undefined,
+        messagingEnabled: Boolean(row.messaging_enabled),
+      },
+    ]),
+  );
 }
 
 /**

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench`: the worker as a child process against the SQS emulator, the local MySQL (or none)
+ * and the fake Solapi with a realistic latency, side by side with the one-at-a-time baseline (the
+ * same worker with one message in flight: one receive, one send, one delete, in turn).
+ *
+ *   npm run bench -- [--jobs 5000] [--latency-ms 150] [--concurrency 50] [--db|--no-db]
+ *                    [--baseline-jobs 200] [--json FILE] [--cpu-prof DIR] [--log-level info]
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { RowDataPacket } from "mysql2/promise";
+import { createQueues } from "../../worker/src/sqs/admin";
+import { migrate } from "../../worker/src/store/migrate";
+import { createDatabase, type Db } from "../../worker/src/store/pool";
+import { workerEnv } from "../support/config";
+import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
+import { runCli } from "../support/process";
+import { CountingSqs } from "./counting-sqs";
+import { cpuMs, peakRssMb } from "./process-stats";
+
+interface Options {
+  jobs: number;
+  latencyMs: number;
+  concurrency: number;
+  db: boolean;
+  baselineJobs: number;
+  json?: string;
+  cpuProf?: string;
+  logLevel: string;
+  nodeOptions: string[];
+}
+
+export interface Figures {
+  label: string;
+  concurrency: number;
+  jobs: number;
+  messagesPerSecond: number;
+  cpuMsPerMessage: number;
+  peakRssMb: number;
+  sqsRequestsPerMessage: number;
+  solapiRequestsPerMessage: number;
+  startupToFirstPollMs: number;
+  sigtermToExitMs: number;
+  slowestSendMs: number;
+}
+
+function readOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      jobs: { type: "string", default: "5000" },
+      "latency-ms": { type: "string", default: "150" },
+      concurrency: { type: "string", default: "50" },
+      db: { type: "boolean", default: true },
+      "no-db": { type: "boolean", default: false },
+      "baseline-jobs": { type: "string", default: "200" },
+      json: { type: "string" },
+      "cpu-prof": { type: "string" },
+      "log-level": { type: "string", default: "info" },
+      "node-options": { type: "string", default: "" },
+    },
+  });
+  return {
+    jobs: Number(values.jobs),
+    latencyMs: Number(values["latency-ms"]),
+    concurrency: Number(values.concurrency),
+    db: values.db && !values["no-db"],
+    baselineJobs: Number(values["baseline-jobs"]),
+    json: values.json,
+    cpuProf: values["cpu-prof"],
+    logLevel: values["log-level"],
+    nodeOptions: values["node-options"].split(" ").filter(Boolean),
+  };
+}
+
+const TENANT = 1;
+
+async function prepareDatabase(): Promise<{ url: string; db: Db; close(): Promise<void> }> {
+  const base = new URL(process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/test");
+  const admin = createDatabase(base.href, { connectionLimit: 1 });
+  const name = `academy_bench_${randomUUID().replace(/-/g, "").slice(0, 8)}`;
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  const url = new URL(base.href);
+  url.pathname = `/${name}`;
+  const db = createDatabase(url.href, { connectionLimit: 2 });
+  await migrate(db);
+  await db.query("INSERT INTO tenants (id, credit_balance, sms_price, lms_price, alimtalk_price) VALUES (?, 99999999.00, 10, 30, 8)", [TENANT]);
+  return {
+    url: url.href,
+    db,
+    async close() {
+      await db.end();
+      await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await admin.end();
+    },
+  };
+}
+
+async function enqueue(sqs: SQSClient, queueUrl: string, count: number, run: string): Promise<void> {
+  const body = (index: number) =>
+    JSON.stringify({ tenant_id: TENANT, to: `010${String(30_000_000 + index).slice(-8)}`, text: `[bench] 출석 알림 ${index}`, business_idempotency_key: `${run}-${index}` });
+  const batches: Promise<unknown>[] = [];
+  for (let start = 0; start < count; start += 10) {
+    const entries = Array.from({ length: Math.min(10, count - start) }, (_, offset) => ({ Id: String(offset), MessageBody: body(start + offset) }));
+    batches.push(sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })));
+    if (batches.length >= 16) await Promise.all(batches.splice(0));
+  }
+  await Promise.all(batches);
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 5));
+  }
+}
+
+interface Services {
+  counting: CountingSqs;
+  sqs: SQSClient;
+  fake: FakeSolapi;
+  databaseUrl?: string;
+}
+
+/** One configuration: enqueue, run the worker until every job is deleted, then time a SIGTERM. */
+async function measure(label: string, concurrency: number, jobs: number, services: Services, options: Options): Promise<Figures> {
+  const name = `bench-${randomUUID().slice(0, 8)}`;
+  const queues = await createQueues(services.sqs, { queueName: name, dlqName: `${name}-dlq`, waitSeconds: 1 });
+  await enqueue(services.sqs, queues.queueUrl, jobs, name);
+  services.counting.reset();
+  services.fake.requests.length = 0;
+  const env = workerEnv(services.fake, services.counting.endpoint, queues.queueUrl, {
+    MESSAGING_CONCURRENCY: String(concurrency),
+    MESSAGING_SQS_WAIT_SECONDS: "1",
+    LOG_LEVEL: options.logLevel,
+    SOLAPI_TIMEOUT_MS: String(Math.max(10_000, options.latencyMs * 4)),
+    ...(services.databaseUrl ? { DATABASE_URL: services.databaseUrl } : {}),
+  });
+  const execArgv = options.cpuProf ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(options.cpuProf)}`, `--cpu-prof-name=${label.replace(/\W+/g, "-")}.cpuprofile`] : [];
+  const spawnedAt = Date.now();
+  const worker = runCli(["worker"], env, [...options.nodeOptions, ...execArgv]);
+  const pid = worker.child.pid!;
+  await until(() => services.counting.firstMessagesAt > 0, 30_000, "the first receive");
+  const cpuAtStart = cpuMs(pid);
+  await until(() => services.counting.deleted >= jobs, 30 * 60_000, `${jobs} deletes`);
+  const cpuAtEnd = cpuMs(pid);
+  const rss = peakRssMb(pid);
+  const seconds = (services.counting.lastDeleteAt - services.counting.firstMessagesAt) / 1000;
+  const sqsRequests = services.counting.total;
+  const solapiRequests = services.fake.sendRequests.length;
+
+  // SIGTERM with sends in flight: the worker should finish them and exit.
+  const extra = Math.max(4, concurrency * 2);
+  await enqueue(services.sqs, queues.queueUrl, extra, `${name}-term`);
+  const before = services.fake.sendRequests.length;
+  await until(() => services.fake.sendRequests.length > before, 30_000, "a send in flight");
+  const termAt = Date.now();
+  worker.child.kill("SIGTERM");
+  const { at } = await worker.exited;
+
+  return {
+    label,
+    concurrency,
+    jobs,
+    messagesPerSecond: jobs / seconds,
+    cpuMsPerMessage: (cpuAtEnd - cpuAtStart) / jobs,
+    peakRssMb: rss,
+    sqsRequestsPerMessage: sqsRequests / jobs,
+    solapiRequestsPerMessage: solapiRequests / jobs,
+    startupToFirstPollMs: services.counting.firstReceiveAt - spawnedAt,
+    sigtermToExitMs: at - termAt,
+    slowestSendMs: options.latencyMs,
+  };
+}
+
+const ROWS: [keyof Figures, string, (value: number) => string, "higher" | "lower"][] = [
+  ["messagesPerSecond", "messages per second (steady state)", (v) => v.toFixed(1), "higher"],
+  ["cpuMsPerMessage", "worker CPU ms per message", (v) => v.toFixed(3), "lower"],
+  ["peakRssMb", "peak RSS of the worker, MB", (v) => v.toFixed(1), "lower"],
+  ["sqsRequestsPerMessage", "SQS requests per message", (v) => v.toFixed(3), "lower"],
+  ["solapiRequestsPerMessage", "Solapi requests per message", (v) => v.toFixed(3), "lower"],
+  ["startupToFirstPollMs", "start-up to first poll, ms", (v) => v.toFixed(0), "lower"],
+  ["sigtermToExitMs", "SIGTERM to exit, ms (sends in flight)", (v) => v.toFixed(0), "lower"],
+];
+
+function table(worker: Figures, baseline: Figures): string {
+  const head = ["figure", `worker (${worker.concurrency} in flight, ${worker.jobs} jobs)`, `baseline (1 in flight, ${baseline.jobs} jobs)`, "ratio"];
+  const lines = ROWS.map(([key, name, format, better]) => {
+    const ours = worker[key] as number;
+    const theirs = baseline[key] as number;
+    const ratio = better === "higher" ? ours / theirs : theirs / ours;
+    return [name, format(ours), format(theirs), `${ratio.toFixed(1)}× ${better === "higher" ? "faster" : "less"}`];
+  });
+  const widths = head.map((_, column) => Math.max(...[head, ...lines].map((row) => row[column]!.length)));
+  const render = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
+  return [render(head), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...lines.map(render)].join("\n");
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const startedAt = Date.now();
+  const counting = await new CountingSqs().start();
+  const sqs = new SQSClient({ region: "ap-northeast-2", endpoint: counting.endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" } });
+  const fake = await startFakeSolapi({ latencyMs: options.latencyMs });
+  const database = options.db ? await prepareDatabase() : undefined;
+  if (options.cpuProf) mkdirSync(resolve(options.cpuProf), { recursive: true });
+  const services: Services = { counting, sqs, fake, databaseUrl: database?.url };
+  try {
+    const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    process.stdout.write(`bench: ${machine}; Solapi latency ${options.latencyMs} ms; database ${options.db ? "MySQL" : "none"}\n`);
+    const worker = await measure("worker", options.concurrency, options.jobs, services, options);
+    const baseline = await measure("baseline", 1, options.baselineJobs, services, options);
+    if (database) {
+      const [rows] = await database.db.query<RowDataPacket[]>("SELECT status, COUNT(*) AS n FROM message_log GROUP BY status");
+      process.stdout.write(`send log: ${rows.map((row) => `${row.status} ${row.n}`).join(", ")}\n`);
+    }
+    process.stdout.write(`\n${table(worker, baseline)}\n\nfinished in ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n`);
+    if (options.json) {
+      writeFileSync(options.json, `${JSON.stringify({ machine, options, worker, baseline }, null, 2)}\n`);
+    }
+  } finally {
+    sqs.destroy();
+    await fake.close();
+    await counting.close();
+    await database?.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
