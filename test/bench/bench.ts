@@ -15,8 +15,8 @@ import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { RowDataPacket } from "mysql2/promise";
 import { createQueues } from "../../worker/src/sqs/admin";
 import { migrate } from "../../worker/src/store/migrate";
-import { createDatabase, type Db } from "../../worker/src/store/pool";
 import { workerEnv } from "../support/config";
+import { scratchDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
 import { CountingSqs } from "./counting-sqs";
@@ -78,25 +78,12 @@ function readOptions(): Options {
 
 const TENANT = 1;
 
-async function prepareDatabase(): Promise<{ url: string; db: Db; close(): Promise<void> }> {
-  const base = new URL(process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/test");
-  const admin = createDatabase(base.href, { connectionLimit: 1 });
-  const name = `academy_bench_${randomUUID().replace(/-/g, "").slice(0, 8)}`;
-  await admin.query(`CREATE DATABASE \`${name}\``);
-  const url = new URL(base.href);
-  url.pathname = `/${name}`;
-  const db = createDatabase(url.href, { connectionLimit: 2 });
-  await migrate(db);
-  await db.query("INSERT INTO tenants (id, credit_balance, sms_price, lms_price, alimtalk_price) VALUES (?, 99999999.00, 10, 30, 8)", [TENANT]);
-  return {
-    url: url.href,
-    db,
-    async close() {
-      await db.end();
-      await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await admin.end();
-    },
-  };
+/** A scratch database, migrated, with one tenant whose credits never run out. */
+async function prepareDatabase(): Promise<TestDatabase> {
+  const database = await scratchDatabase("academy_bench", { connectionLimit: 2 });
+  await migrate(database.db);
+  await database.db.query("INSERT INTO tenants (id, credit_balance, sms_price, lms_price, alimtalk_price) VALUES (?, 99999999.00, 10, 30, 8)", [TENANT]);
+  return database;
 }
 
 async function enqueue(sqs: SQSClient, queueUrl: string, count: number, run: string): Promise<void> {

@@ -22,7 +22,11 @@ export interface TestDatabase {
 
 export class NoDatabaseError extends Error {}
 
-async function serverDatabase(): Promise<TestDatabase> {
+/**
+ * A database of its own on the server at TEST_DATABASE_URL (default the local one), dropped on close.
+ * The benchmark uses it too.
+ */
+export async function scratchDatabase(prefix: string, options: { connectionLimit: number; sqlMode?: string }): Promise<TestDatabase> {
   const base = new URL(process.env.TEST_DATABASE_URL ?? DEFAULT_URL);
   const admin = createDatabase(base.href, { connectionLimit: 1 });
   try {
@@ -31,11 +35,11 @@ async function serverDatabase(): Promise<TestDatabase> {
     await admin.end().catch(() => undefined);
     throw new NoDatabaseError(`no MySQL-compatible server at ${base.host} (${(error as Error).message}); set TEST_DATABASE_URL`);
   }
-  const name = `academy_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  const name = `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
   const url = new URL(base.href);
   url.pathname = `/${name}`;
-  const db = createDatabase(url.href, { connectionLimit: 20, sqlMode: MYSQL8_SQL_MODE });
+  const db = createDatabase(url.href, options);
   return {
     kind: "server",
     url: url.href,
@@ -70,7 +74,9 @@ async function containerDatabase(): Promise<TestDatabase> {
  */
 export async function startTestDatabase(context: Mocha.Context): Promise<TestDatabase> {
   try {
-    const database = (await hasContainerRuntime()) ? await containerDatabase() : await serverDatabase();
+    const database = (await hasContainerRuntime())
+      ? await containerDatabase()
+      : await scratchDatabase("academy_test", { connectionLimit: 20, sqlMode: MYSQL8_SQL_MODE });
     await migrate(database.db);
     return database;
   } catch (error) {
