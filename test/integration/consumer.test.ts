@@ -10,8 +10,8 @@ import { createSolapiGateway } from "../../worker/src/solapi/client";
 import { resolveQueues } from "../../worker/src/sqs/client";
 import { JobQueue, type ReceivedMessage } from "../../worker/src/sqs/queue";
 import { capturingLogger, solapiConfigFor } from "../support/config";
-import { type FakeSolapi, startFakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
-import { receiveAll, sendBodies, sendBody, startTestSqs, type TestQueues, type TestSqs } from "../support/sqs";
+import { type FakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
+import { receiveAll, sendBodies, sendBody, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
 import { startTestWorker, type TestWorker, waitFor } from "../support/worker";
 
 const job = (key: string, extra: Record<string, unknown> = {}) => ({
@@ -29,20 +29,10 @@ describe("consumer against SQS and the fake Solapi", function () {
   let queues: TestQueues;
   let worker: TestWorker | undefined;
 
-  before(async () => {
-    sqs = await startTestSqs();
-  });
-  after(async () => {
-    await sqs.close();
-  });
-  beforeEach(async () => {
-    fake = await startFakeSolapi();
-    queues = await sqs.createQueues();
-  });
+  useQueueServices((services) => ({ sqs, fake, queues } = services));
   afterEach(async () => {
     await worker?.stop();
     worker = undefined;
-    await fake.close();
   });
 
   it("delivers every mode, records the ids and deletes each job; one Solapi request carries a whole receive", async () => {

@@ -3,9 +3,9 @@
  */
 import { expect } from "chai";
 import { workerEnv } from "../support/config";
-import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
+import type { FakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
-import { receiveAll, sendBodies, startTestSqs, type TestQueues, type TestSqs } from "../support/sqs";
+import { receiveAll, sendBodies, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
 import { waitFor } from "../support/worker";
 
 const job = (key: string) => ({ tenant_id: 1, to: "010-1234-5678", text: `안내 ${key}`, business_idempotency_key: key });
@@ -16,19 +16,7 @@ describe("worker process: signals, exit codes, logs", function () {
   let fake: FakeSolapi;
   let queues: TestQueues;
 
-  before(async () => {
-    sqs = await startTestSqs();
-  });
-  after(async () => {
-    await sqs.close();
-  });
-  beforeEach(async () => {
-    fake = await startFakeSolapi();
-    queues = await sqs.createQueues();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  useQueueServices((services) => ({ sqs, fake, queues } = services));
 
   it("on SIGTERM finishes the sends in flight, releases the rest and exits 0: nothing lost, nothing sent twice", async () => {
     const keys = Array.from({ length: 30 }, (_, index) => `term-${index}`);

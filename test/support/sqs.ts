@@ -16,6 +16,7 @@ import {
 import { createSqsServer } from "local-aws-sqs";
 import { createQueues, type CreatedQueues } from "../../worker/src/sqs/admin";
 import { hasContainerRuntime } from "./containers";
+import { type FakeSolapi, startFakeSolapi } from "./fake-solapi";
 
 export interface TestQueues extends CreatedQueues {
   queueName: string;
@@ -110,4 +111,33 @@ export async function sendBodies(client: SQSClient, queueUrl: string, bodies: un
     ids.push(...(Successful ?? []).map((entry) => entry.MessageId!));
   }
   return ids;
+}
+
+export interface QueueServices {
+  sqs: TestSqs;
+  fake: FakeSolapi;
+  queues: TestQueues;
+}
+
+/**
+ * Mocha hooks for a suite on SQS and the fake Solapi: one SQS for the suite, a fresh fake and fresh
+ * queues for each test, handed to `use` before every test.
+ */
+export function useQueueServices(use: (services: QueueServices) => void): void {
+  let sqs: TestSqs | undefined;
+  let fake: FakeSolapi | undefined;
+  before(async () => {
+    sqs = await startTestSqs();
+  });
+  after(async () => {
+    await sqs?.close();
+  });
+  beforeEach(async () => {
+    const started = await startFakeSolapi();
+    fake = started;
+    use({ sqs: sqs!, fake: started, queues: await sqs!.createQueues() });
+  });
+  afterEach(async () => {
+    await fake?.close();
+  });
 }
