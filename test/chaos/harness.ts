@@ -15,7 +15,6 @@ import { workerEnv } from "../support/config";
 import { startTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import { SqsFaultProxy, TcpFaultProxy } from "../support/fault-proxies";
-import { waitFor } from "../support/worker";
 import { type ChaosJob, planJobs, seededRandom, seedChaosTenants, type TenantPlan } from "./jobs";
 import { type DeadLetter, type LogRow, reconcile, type Tally } from "./reconcile";
 import { WorkerPool } from "./workers";
@@ -252,5 +251,3 @@ export class ChaosRun {
 export function pause(run: ChaosRun, min: number, max: number): Promise<void> {
   return new Promise((done) => setTimeout(done, min + run.random() * (max - min)));
 }
-
-export { waitFor };

@@ -111,6 +111,3 @@ export function flushLogger(log: Logger): Promise<void> {
     log.end();
   });
 }
-
-/** For library callers (producer API) that pass no logger: errors only, JSON. */
-export const quietLogger: Logger = winston.createLogger({ level: "error", silent: true });

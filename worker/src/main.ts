@@ -7,6 +7,7 @@
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type Config } from "./config";
 import { createLogger, flushLogger, type Logger } from "./log";
 import { startWorker, type RunningWorker } from "./worker";
+import { errorMessage } from "./error-message";
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 
@@ -62,6 +63,13 @@ async function run(env: NodeJS.ProcessEnv, onLogger: (log: Logger) => void): Pro
   });
 
   let signalled = false;
+  const shutDown = (running: RunningWorker) => {
+    const started = Date.now();
+    void drain(running, config.consumer.shutdownTimeoutMs, log).then((clean) => {
+      if (clean) log.info("shutdown complete", { took_ms: Date.now() - started, ...running.consumer.stats });
+      resolveExit(clean ? 0 : 1);
+    });
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       log.error("second signal: exiting now", { signal, in_flight: worker?.consumer.inFlight ?? 0 });
@@ -71,12 +79,7 @@ async function run(env: NodeJS.ProcessEnv, onLogger: (log: Logger) => void): Pro
     signalled = true;
     log.info("shutdown requested: no new jobs; finishing the ones in flight", { signal, in_flight: worker?.consumer.inFlight ?? 0 });
     startup.abort();
-    if (!worker) return;
-    const started = Date.now();
-    void drain(worker, config.consumer.shutdownTimeoutMs, log).then((clean) => {
-      if (clean) log.info("shutdown complete", { took_ms: Date.now() - started, ...worker!.consumer.stats });
-      resolveExit(clean ? 0 : 1);
-    });
+    if (worker) shutDown(worker);
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
 
@@ -87,16 +90,12 @@ async function run(env: NodeJS.ProcessEnv, onLogger: (log: Logger) => void): Pro
       log.info("stopped before polling began");
       return 0;
     }
-    log.error("worker could not start", { error: error instanceof Error ? error.message : String(error) });
+    log.error("worker could not start", { error: errorMessage(error) });
     return 1;
   }
-  if (signalled) onSignalAfterStart(worker, config, log, resolveExit);
+  // A signal that arrived while start-up was finishing: drain what was just started.
+  if (signalled) shutDown(worker);
   const code = await exit;
   for (const signal of SIGNALS) process.off(signal, onSignal);
   return code;
-}
-
-/** A signal that arrived while start-up was finishing: drain what was just started. */
-function onSignalAfterStart(worker: RunningWorker, config: Config, log: Logger, resolveExit: (code: number) => void): void {
-  void drain(worker, config.consumer.shutdownTimeoutMs, log).then((clean) => resolveExit(clean ? 0 : 1));
 }

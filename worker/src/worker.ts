@@ -11,6 +11,7 @@ import { JobQueue } from "./sqs/queue";
 import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
 import { createDatabase } from "./store/pool";
+import { errorMessage } from "./error-message";
 
 export interface RunningWorker {
   consumer: Consumer;
@@ -44,7 +45,7 @@ async function whenReachable<T>(what: string, attemptOnce: () => Promise<T>, log
     } catch (error) {
       if (isStartupFatal(error) || signal?.aborted) throw error;
       const delay = Math.min(30_000, 500 * 2 ** attempt);
-      log.warn(`cannot reach ${what} yet; retrying`, { attempt, retry_in_ms: delay, error: error instanceof Error ? error.message : String(error) });
+      log.warn(`cannot reach ${what} yet; retrying`, { attempt, retry_in_ms: delay, error: errorMessage(error) });
       await sleep(delay, undefined, { signal });
     }
   }

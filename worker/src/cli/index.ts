@@ -35,15 +35,11 @@ async function run(): Promise<number> {
   return command.run(args);
 }
 
-process.on("uncaughtException", (error) => {
+function fatal(error: unknown): never {
   process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
-});
+}
 
-run().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+process.on("uncaughtException", fatal);
+
+run().then((code) => process.exit(code), fatal);

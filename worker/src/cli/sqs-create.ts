@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config";
 import { createQueues, QUEUE_DEFAULTS } from "../sqs/admin";
 import { createSqsClient } from "../sqs/client";
+import { errorMessage } from "../error-message";
 
 export async function runSqsCreate(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
@@ -33,7 +34,7 @@ export async function runSqsCreate(args: string[]): Promise<number> {
     );
     return 0;
   } catch (error) {
-    process.stderr.write(`could not create the queues: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`could not create the queues: ${errorMessage(error)}\n`);
     return 1;
   } finally {
     sqs.destroy();

@@ -6,10 +6,9 @@ import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { normalizePhone } from "../job";
 import { maskPhone } from "../log";
-import { createDatabase } from "../store/pool";
 import { traceRecipient, type TraceRow } from "../store/trace";
 import { formatKoreanTime } from "../templates";
-import { databaseUrlOrExit } from "./database-config";
+import { withCommandDatabase } from "./database-config";
 
 const USAGE = "usage: npm run trace -- --to 01012345678 [--tenant N] [--since 7d|24h|30m|2026-11-01] [--limit 50]";
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -67,10 +66,7 @@ export async function runTrace(args: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const url = databaseUrlOrExit("trace");
-  if (typeof url === "number") return url;
-  const db = createDatabase(url, { connectionLimit: 1 });
-  try {
+  return withCommandDatabase("trace", "trace", async (db) => {
     const rows = await traceRecipient(db, query);
     const who = `${maskPhone(query.phone)}${query.tenantId ? ` (tenant ${query.tenantId})` : ""}`;
     if (rows.length === 0) {
@@ -80,10 +76,5 @@ export async function runTrace(args: string[]): Promise<number> {
     process.stdout.write(`${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`);
     process.stdout.write(`${render(rows)}\n`);
     return 0;
-  } catch (error) {
-    process.stderr.write(`trace failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  } finally {
-    await db.end();
-  }
+  });
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log";
 import type { BatchFailure, BatchOutcome } from "../sqs/queue";
+import { errorMessage } from "../error-message";
 
 /** SQS batch calls take at most 10 entries. */
 export const SQS_BATCH_LIMIT = 10;
@@ -73,7 +74,7 @@ export class Batcher<T> {
         this.options.log.warn(`SQS ${this.options.name} failed; retrying`, {
           entries: remaining.length,
           attempt: attempt + 1,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
         continue;
       }

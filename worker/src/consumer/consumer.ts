@@ -10,6 +10,7 @@ import { Acknowledger } from "./acks";
 import { Poller } from "./poller";
 import { Slots } from "./slots";
 import { VisibilityKeeper } from "./visibility";
+import { errorMessage } from "../error-message";
 
 export interface ConsumerOptions {
   queue: JobQueue;
@@ -129,10 +130,6 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     return this.slots.inUse;
   }
 
-  get lastReceiveAt(): number {
-    return this.poller.lastReceiveAt;
-  }
-
   start(): void {
     this.poller.start();
   }
@@ -158,7 +155,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     const key = this.keysByHandle.get(message.receiptHandle);
     if (result.ok && key) {
       await this.options.ledger.extend([key], seconds * 1000).catch((error: unknown) => {
-        this.options.log.warn("could not extend a job's claim", { job: key, error: error instanceof Error ? error.message : String(error) });
+        this.options.log.warn("could not extend a job's claim", { job: key, error: errorMessage(error) });
       });
     }
     return result;
@@ -232,7 +229,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       for (const [key, result] of delivered) results.set(owners.get(key)!, result);
     } catch (error) {
       // A defect, not a Solapi answer: nothing is known about the send, so treat it as uncertain.
-      const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+      const reason = `internal error: ${errorMessage(error)}`;
       for (const entry of owners.values()) {
         const outcome: JobOutcome = { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: true };
         results.set(entry, { outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });

@@ -12,8 +12,6 @@ export interface PollerOptions {
   log: Logger;
   /** Gets each non-empty receive; the messages hold one slot each until it gives them back. */
   onMessages: (messages: ReceivedMessage[]) => void;
-  /** Back-off after the n-th failed receive in a row. */
-  errorDelayMs?: (failures: number) => number;
   /** Waited for before each receive: a dependency the jobs need may be down. */
   ready?: (signal: AbortSignal) => Promise<void>;
 }
@@ -38,7 +36,6 @@ export class Poller {
   private readonly loops = new Set<Promise<void>>();
   private readonly maxLoops: number;
   private consecutiveFailures = 0;
-  lastReceiveAt = 0;
 
   constructor(private readonly options: PollerOptions) {
     this.maxLoops = Math.max(1, Math.ceil(options.slots.capacity / SQS_BATCH_LIMIT));
@@ -75,7 +72,6 @@ export class Poller {
       try {
         messages = await queue.receive(wanted, this.options.waitSeconds, this.options.visibilityTimeoutSeconds, signal);
         this.consecutiveFailures = 0;
-        this.lastReceiveAt = Date.now();
       } catch (error) {
         slots.give(wanted);
         if (signal.aborted || isAbort(error)) break;
@@ -93,7 +89,7 @@ export class Poller {
 
   private async backOff(error: unknown): Promise<void> {
     this.consecutiveFailures += 1;
-    const delay = (this.options.errorDelayMs ?? receiveErrorDelayMs)(this.consecutiveFailures);
+    const delay = receiveErrorDelayMs(this.consecutiveFailures);
     const level = this.consecutiveFailures >= 5 ? "error" : "warn";
     this.options.log.log(level, "SQS receive failed; backing off", {
       failures_in_a_row: this.consecutiveFailures,

@@ -108,6 +108,7 @@ export function decideClaim(row: ClaimState): ClaimDecision {
   return { decision: "take-over", uncertain: row.sendStartedAt !== null };
 }
 
+/** A tenant's price per channel, as MySQL returns DECIMAL: a string, never a float. */
 export interface Prices {
   sms: string;
   lms: string;

@@ -7,6 +7,7 @@ import type { Job } from "../job";
 import type { SolapiGateway } from "../solapi/client";
 import type { Channel } from "../solapi/messages";
 import type { AckAction, JobOutcome, SendDefaults } from "./decide";
+import { errorMessage } from "../error-message";
 
 /** A valid job as received: its key is the business idempotency key, else the SQS MessageId. */
 export interface ReceivedJob {
@@ -82,7 +83,7 @@ export function statelessLedger(solapi: SolapiGateway, defaults: SendDefaults): 
       const earlier = await findEarlierSend(solapi, item);
       return earlier ? { admitted: false, outcome: earlier } : { admitted: true, defaults };
     } catch (error) {
-      const reason = `could not check whether an earlier attempt was sent: ${error instanceof Error ? error.message : String(error)}`;
+      const reason = `could not check whether an earlier attempt was sent: ${errorMessage(error)}`;
       return { admitted: false, outcome: { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: false } };
     }
   }

@@ -12,6 +12,7 @@ import {
   type Route,
 } from "./decide";
 import { type Admission, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
+import { errorMessage } from "../error-message";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
@@ -33,10 +34,6 @@ interface Pending {
   replacing?: Channel;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function channelOf(attempt: Attempt, item: ReceivedJob): Channel {
   return attempt === "alimtalk" ? "alimtalk" : textChannel(item.job.text);
 }
@@ -56,7 +53,7 @@ function messageFor({ item, attempts, route }: Pending): OutgoingMessage {
 
 /** A step that could not reach the database or Solapi: nothing was sent, so try again later. */
 function cannotProceed(step: string, error: unknown): JobOutcome {
-  return { kind: "retry", reason: `${step} failed: ${describe(error)}`, ambiguous: false, minDelaySeconds: 0, alert: false };
+  return { kind: "retry", reason: `${step} failed: ${errorMessage(error)}`, ambiguous: false, minDelaySeconds: 0, alert: false };
 }
 
 /** Admits every job; those turned away (or failing to be asked) get their outcome at once. */

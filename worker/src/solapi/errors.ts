@@ -1,4 +1,5 @@
 import { BadRequestError, ClientError, DefaultError, NetworkError, ServerError } from "solapi";
+import { errorMessage } from "../error-message";
 
 /**
  * permanent: sending again cannot help (bad input, unregistered sender, template not approved).
@@ -105,7 +106,7 @@ export function classifySolapiError(error: unknown): SolapiRequestError {
       httpStatus: notTaken ? 503 : undefined,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   // A 2xx whose body the SDK could not read (TypeError) or anything unforeseen: the send may have happened.
   return new SolapiRequestError("transient", "unexpected", clip(`unexpected Solapi failure: ${message}`), { ambiguous: true });
 }

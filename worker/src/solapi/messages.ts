@@ -24,9 +24,25 @@ interface CharacterMeasure {
 
 const QUESTION_MARK = 0x3f;
 
+const ASCII: CharacterMeasure = { bytes: 1, euckr: true };
+/**
+ * Every job's text is measured up to three times (schema, channel, message): each character is
+ * encoded once. Bounded, so that arbitrary input cannot grow it past the Hangul set and then some.
+ */
+const measured = new Map<string, CharacterMeasure>();
+const MAX_MEASURED = 20_000;
+
 function measureCharacter(character: string): CharacterMeasure {
-  const code = character.codePointAt(0)!;
-  if (code < 0x80) return { bytes: 1, euckr: true };
+  if (character.charCodeAt(0) < 0x80) return ASCII;
+  let measure = measured.get(character);
+  if (!measure) {
+    measure = encodeCharacter(character);
+    if (measured.size < MAX_MEASURED) measured.set(character, measure);
+  }
+  return measure;
+}
+
+function encodeCharacter(character: string): CharacterMeasure {
   const encoded = iconv.encode(character, "euc-kr");
   // iconv-lite's euc-kr is CP949; only pairs with both bytes in A1–FE are KS X 1001, the set SMS accepts.
   const isKsX1001 = encoded.length === 2 && encoded[0]! >= 0xa1 && encoded[1]! >= 0xa1;

@@ -5,11 +5,12 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { maskPhone } from "../log";
-import { decideClaim, type JobOutcome } from "../pipeline/decide";
+import { type ClaimState, decideClaim, type JobOutcome } from "../pipeline/decide";
 import { findEarlierSend, type ReceivedJob } from "../pipeline/ledger";
 import type { SolapiGateway } from "../solapi/client";
-import { claimOwners, findLogEntry, insertClaims, type LogEntry, type NewClaim, recipientHash, takeOverClaim } from "./message-log";
+import { claimOwners, findLogEntry, insertClaims, type NewClaim, recipientHash, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
+import { errorMessage } from "../error-message";
 
 const BUSY_WAIT_MS = 3_000;
 const BUSY_POLL_MS = 100;
@@ -44,7 +45,7 @@ export type Claim =
  * A claim held by a live worker is usually a copy of a job being finished right now: wait a little
  * for it rather than spend one of the copy's receives.
  */
-async function settledRow(db: Db, key: string): Promise<LogEntry | undefined> {
+async function settledRow(db: Db, key: string): Promise<ClaimState | undefined> {
   const deadline = Date.now() + BUSY_WAIT_MS;
   for (;;) {
     const row = await findLogEntry(db, key);
@@ -91,6 +92,6 @@ export async function askSolapi(solapi: SolapiGateway, item: ReceivedJob): Promi
   try {
     return await findEarlierSend(solapi, item);
   } catch (error) {
-    return retry(`an earlier attempt may have been sent and Solapi cannot be asked: ${error instanceof Error ? error.message : String(error)}`, { ambiguous: true });
+    return retry(`an earlier attempt may have been sent and Solapi cannot be asked: ${errorMessage(error)}`, { ambiguous: true });
   }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log";
 import type { Db } from "./pool";
+import { errorMessage } from "../error-message";
 
 /** Errors that say the server cannot be reached, rather than that a statement failed. */
 const UNREACHABLE = new Set([
@@ -38,7 +39,7 @@ export class DatabaseHealth {
   note(error: unknown): void {
     if (!isUnreachable(error) || this.down) return;
     this.down = true;
-    this.log.warn("database unreachable: no new jobs until it answers", { error: error instanceof Error ? error.message : String(error) });
+    this.log.warn("database unreachable: no new jobs until it answers", { error: errorMessage(error) });
   }
 
   /** Notes `error`, then passes it on. */

@@ -27,6 +27,7 @@ import {
 import { type Connection, type Db, inTransaction } from "./pool";
 import { findReservations, isCancelled } from "./reservations";
 import { creditBack, debitCredits, findTenants } from "./tenants";
+import { errorMessage } from "../error-message";
 
 export interface MysqlLedgerOptions {
   db: Db;
@@ -228,7 +229,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
       // The claim could not be released either: come back only once it has expired, or the job
       // would find its own stale claim "busy".
       const leaseLeftSeconds = Math.max(0, Math.ceil((claim.leaseEndsAt - Date.now()) / 1000)) + 1;
-      replaced.set(item.key, retry(`could not write the send log: ${error instanceof Error ? error.message : String(error)}`, { ambiguous: uncertain, minDelaySeconds: leaseLeftSeconds }));
+      replaced.set(item.key, retry(`could not write the send log: ${errorMessage(error)}`, { ambiguous: uncertain, minDelaySeconds: leaseLeftSeconds }));
     }
     return replaced;
   }

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { LogStatus } from "../pipeline/decide";
+import type { ClaimState, LogStatus } from "../pipeline/decide";
 import type { Channel } from "../solapi/messages";
 import type { Connection, Db } from "./pool";
 import type { Amount } from "./tenants";
@@ -28,16 +28,6 @@ export interface NewClaim {
   leaseMs: number;
 }
 
-export interface LogEntry {
-  key: string;
-  tenantId: number;
-  status: LogStatus;
-  leaseOwner: string | null;
-  leaseExpired: boolean;
-  sendStartedAt: Date | null;
-  amountCharged: Amount;
-  channel: Channel | null;
-}
 
 /** The send log keeps no phone number: a digest to find a recipient's jobs, and the masked form. */
 export function recipientHash(phone: string): string {
@@ -48,25 +38,16 @@ const MAX_REASON = 1000;
 const reason = (text: string) => text.slice(0, MAX_REASON);
 
 
-export async function findLogEntry(db: Db, key: string): Promise<LogEntry | undefined> {
+/** What decides the fate of a job received again (decideClaim). */
+export async function findLogEntry(db: Db, key: string): Promise<ClaimState | undefined> {
   const [rows] = await db.query<RowDataPacket[]>(
-    `SELECT idempotency_key, tenant_id, status, lease_owner, send_started_at, amount_charged, channel,
-            (lease_expires_at IS NULL OR lease_expires_at <= NOW(3)) AS lease_expired
+    `SELECT status, send_started_at, (lease_expires_at IS NULL OR lease_expires_at <= NOW(3)) AS lease_expired
        FROM message_log WHERE idempotency_key = ?`,
     [key],
   );
   const row = rows[0];
   if (!row) return undefined;
-  return {
-    key: String(row.idempotency_key),
-    tenantId: Number(row.tenant_id),
-    status: row.status as LogStatus,
-    leaseOwner: row.lease_owner ?? null,
-    leaseExpired: Number(row.lease_expired) === 1,
-    sendStartedAt: row.send_started_at ?? null,
-    amountCharged: String(row.amount_charged),
-    channel: (row.channel as Channel | null) ?? null,
-  };
+  return { status: row.status as LogStatus, leaseExpired: Number(row.lease_expired) === 1, sendStartedAt: row.send_started_at ?? null };
 }
 
 /** Takes over a claim whose lease has run out; false when another worker got there first. */

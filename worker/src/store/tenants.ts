@@ -1,14 +1,10 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type { Connection, Db } from "./pool";
 
+import type { Prices } from "../pipeline/decide";
+
 /** Money as MySQL returns DECIMAL: a string, never a float. */
 export type Amount = string;
-
-export interface Prices {
-  sms: Amount;
-  lms: Amount;
-  alimtalk: Amount;
-}
 
 export interface Tenant {
   id: number;
