@@ -61,7 +61,8 @@ export async function migrate(db: Db): Promise<Migration[]> {
       const applied = await appliedVersions(db);
       const pending = MIGRATIONS.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
       for (const migration of pending) {
-        for (const statement of migration.statements) await db.query(statement);
+        for (const statement of migration.statements ?? []) await db.query(statement);
+        await migration.apply?.(db);
         await recordMigration(db, migration);
       }
       return pending;
