@@ -8,10 +8,13 @@ import { solapiConfigFor } from "../support/config";
 import { type FakeSolapi, startFakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
 
 const to = "01012345678";
-const sms = (jobKey: string, text = "수업 안내"): OutgoingMessage => ({ jobKey, ...buildTextMessage({ jobKey, to, from: "0212345678", text }) });
+const tenantId = 1;
+const sms = (jobKey: string, text = "수업 안내"): OutgoingMessage => ({ id: jobKey, jobKey, tenantId, ...buildTextMessage({ jobKey, tenantId, to, from: "0212345678", text }) });
 const ata = (jobKey: string, templateId = "KA01TP-OK"): OutgoingMessage => ({
+  id: jobKey,
   jobKey,
-  ...buildAlimtalkMessage({ jobKey, to, pfId: "PF", templateId, variables: { name: "민준" } }),
+  tenantId,
+  ...buildAlimtalkMessage({ jobKey, tenantId, to, pfId: "PF", templateId, variables: { name: "민준" } }),
 });
 
 describe("Solapi gateway (real SDK → fake Solapi)", function () {
@@ -149,11 +152,32 @@ describe("Solapi gateway (real SDK → fake Solapi)", function () {
     expect(fake.accepted).to.have.length(3);
   });
 
-  it("finds an earlier send by the job key it carried", async () => {
+  it("finds an earlier send by the tenant and job key it carried", async () => {
     await gateway.send([sms("earlier-job")]);
-    const found = await gateway.findSent({ to, jobKey: "earlier-job", since: new Date(Date.now() - 60_000) });
+    const since = new Date(Date.now() - 60_000);
+    const found = await gateway.findSent({ to, jobKey: "earlier-job", tenantId, since });
     expect(found).to.deep.include({ messageId: fake.acceptedFor("earlier-job")[0]!.messageId, type: "SMS" });
-    expect(await gateway.findSent({ to, jobKey: "never-sent", since: new Date(Date.now() - 60_000) })).to.equal(undefined);
+    expect(await gateway.findSent({ to, jobKey: "never-sent", tenantId, since })).to.equal(undefined);
+    expect(await gateway.findSent({ to, jobKey: "earlier-job", tenantId: 2, since }), "another tenant's job of that key").to.equal(undefined);
+    expect(await gateway.findSent({ to, jobKey: "EARLIER-JOB", tenantId, since }), "a key differing in case").to.equal(undefined);
+  });
+
+  it("two tenants' jobs with one key travel in one request and each gets its own answer", async () => {
+    const mine = { ...sms("reminder-7"), id: "1:reminder-7" };
+    const theirs: OutgoingMessage = { id: "2:reminder-7", jobKey: "reminder-7", tenantId: 2, ...buildTextMessage({ jobKey: "reminder-7", tenantId: 2, to, from: "0212345678", text: "다른 학원" }) };
+    const results = await gateway.send([mine, theirs]);
+    const ids = fake.accepted.map((message) => message.messageId);
+    expect(results.get("1:reminder-7")).to.deep.include({ status: "accepted", messageId: ids[0] });
+    expect(results.get("2:reminder-7")).to.deep.include({ status: "accepted", messageId: ids[1] });
+    expect(ids[0]).to.not.equal(ids[1]);
+  });
+
+  it("a send whose window closed before the request could leave is not sent at all", async () => {
+    const results = await gateway.send([sms("too-late")], { startBy: performance.now() - 1 });
+    const result = results.get("too-late")!;
+    expect(result.status).to.equal("failed");
+    expect(result.status === "failed" && result.error).to.include({ kind: "transient", ambiguous: false, code: "transport_late" });
+    expect(fake.sendRequests).to.have.length(0);
   });
 
   it("does not touch requests to other origins or other API keys", async () => {

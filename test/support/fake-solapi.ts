@@ -83,6 +83,8 @@ export class FakeSolapi {
   /** When set, GET /messages/v4/list answers with this HTTP status (the look-up of earlier sends fails). */
   listStatus?: number;
   refuse: (message: SentMessage) => Refusal | undefined;
+  /** A request carrying a message this picks out behaves as it says, whatever the script: one job that breaks its group. */
+  breaksRequest?: (message: SentMessage) => Behaviour | undefined;
   private script: Behaviour[] = [];
   private fallback: Behaviour | (() => Behaviour) = { kind: "ok" };
   private readonly server: Server;
@@ -163,12 +165,13 @@ export class FakeSolapi {
       const raw = await readBody(request);
       const body = JSON.parse(raw || "{}") as RecordedRequest["body"];
       this.requests.push({ method: "POST", path, body, signatureValid });
+      const broken = body?.messages?.map((message) => this.breaksRequest?.(message)).find(Boolean);
       if (!signatureValid) return json(response, 401, { errorCode: "SignatureDoesNotMatch", errorMessage: "bad signature" });
       const count = body?.messages?.length ?? 0;
       this.messagesInFlight += count;
       this.maxMessagesInFlight = Math.max(this.maxMessagesInFlight, this.messagesInFlight);
       try {
-        await this.answerSend(behaviour, body?.messages ?? [], response);
+        await this.answerSend(broken ?? behaviour, body?.messages ?? [], response);
       } finally {
         this.messagesInFlight -= count;
       }

@@ -4,6 +4,7 @@ import {
   type AckAction,
   ackActionFor,
   decideClaim,
+  foreignRoute,
   type JobOutcome,
   outcomeForCopy,
   outcomeOfDelivery,
@@ -11,8 +12,11 @@ import {
   priceFor,
   type RetryPolicy,
   retryDelaySeconds,
+  settleLostAnswer,
   transitionFor,
 } from "../../worker/src/pipeline/decide";
+import { requestsFor } from "../../worker/src/pipeline/process";
+import { sendWindow } from "../../worker/src/pipeline/send-window";
 import { SolapiRequestError } from "../../worker/src/solapi/errors";
 
 const job = (extra: Record<string, unknown> = {}) => parseJob({ tenant_id: 1, to: "01012345678", text: "안내", ...extra });
@@ -48,27 +52,34 @@ describe("pipeline decisions", () => {
 
   describe("outcomeOfDelivery: what an answer means", () => {
     const accepted = { status: "accepted", channel: "sms", groupId: "G1", messageId: "M1" } as const;
-    const refused = (kind: "permanent" | "transient") =>
-      ({ status: "refused", channel: "alimtalk", groupId: "G1", statusCode: "1042", reason: "template", kind, minRetrySeconds: 0, alert: false }) as const;
+    const refused = (kind: "permanent" | "transient", statusCode = "1042", insufficientBalance = false) =>
+      ({ status: "refused", channel: "alimtalk", groupId: "G1", statusCode, reason: `Solapi refused the alimtalk message: ${statusCode} x`, kind, minRetrySeconds: 0, alert: false, insufficientBalance }) as const;
 
     it("accepted is sent, with the ids to record", () => {
       expect(outcomeOfDelivery(accepted, false)).to.deep.equal({ kind: "sent", channel: "sms", groupId: "G1", messageId: "M1" });
     });
 
-    it("a permanent refusal falls back when a next channel exists, else fails", () => {
-      expect(outcomeOfDelivery(refused("permanent"), true)).to.equal("fall-back");
-      expect(outcomeOfDelivery(refused("permanent"), false)).to.deep.equal({ kind: "failed", reason: "template" });
+    it("a permanent refusal falls back when a next channel exists, with the refusal as its reason; else fails", () => {
+      expect(outcomeOfDelivery(refused("permanent"), true)).to.deep.equal({ fallBack: true, reason: "Solapi refused the alimtalk message: 1042 x" });
+      expect(outcomeOfDelivery(refused("permanent"), false)).to.deep.equal({ kind: "failed", reason: "Solapi refused the alimtalk message: 1042 x" });
     });
 
-    it("a transient refusal retries the job rather than falling back", () => {
-      expect(outcomeOfDelivery(refused("transient"), true)).to.include({ kind: "retry", ambiguous: false });
+    it("both falls back on any refusal, codes the worker does not know included (CONTRACT §2)", () => {
+      for (const code of ["3999", "1024", "2024", "9999", "1042"]) {
+        expect(outcomeOfDelivery(refused("transient", code), true), code).to.include({ fallBack: true });
+      }
+    });
+
+    it("except an insufficient balance: no other channel can help, so the job is retried later", () => {
+      expect(outcomeOfDelivery(refused("transient", "1030", true), true)).to.include({ kind: "retry", ambiguous: false });
+      expect(outcomeOfDelivery(refused("transient", "3999"), false)).to.include({ kind: "retry", ambiguous: false });
     });
 
     it("an uncertain request failure retries and is marked ambiguous; it never falls back", () => {
       const lost = new SolapiRequestError("transient", "transport_timeout", "no answer", { ambiguous: true });
       expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: lost }, true)).to.deep.include({ kind: "retry", ambiguous: true });
       const rejected = new SolapiRequestError("permanent", "ValidationError", "bad pfId", { httpStatus: 400 });
-      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: rejected }, true)).to.equal("fall-back");
+      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: rejected }, true)).to.deep.equal({ fallBack: true, reason: "bad pfId" });
       expect(outcomeOfDelivery({ status: "failed", channel: "sms", error: rejected }, false)).to.deep.equal({ kind: "failed", reason: "bad pfId" });
     });
   });
@@ -116,20 +127,59 @@ describe("pipeline decisions", () => {
 });
 
 describe("send-log decisions", () => {
-  const row = (status: string, leaseExpired: boolean, sendStarted: boolean) =>
-    ({ status, leaseExpired, sendStartedAt: sendStarted ? new Date() : null }) as Parameters<typeof decideClaim>[0];
+  const row = (status: string, leaseExpired: boolean, sendStarted: boolean, settlesInMs = 0) =>
+    ({ status, leaseExpired, sendStartedAt: sendStarted ? new Date() : null, settlesInMs }) as Parameters<typeof decideClaim>[0];
 
-  it("decideClaim: finished rows are never sent again; UNKNOWN waits for a person; live claims are busy", () => {
+  it("decideClaim: finished rows are never sent again; live claims are busy", () => {
     for (const status of ["SENT", "FAILED", "SKIPPED_CANCELLED", "SKIPPED_BALANCE"]) {
       expect(decideClaim(row(status, true, true))).to.deep.equal({ decision: "done", status });
     }
-    expect(decideClaim(row("UNKNOWN", true, true))).to.deep.equal({ decision: "unknown" });
     expect(decideClaim(row("CLAIMED", false, true))).to.deep.equal({ decision: "busy" });
   });
 
   it("decideClaim: an expired claim is taken over, and asked about first when a send had started", () => {
     expect(decideClaim(row("CLAIMED", true, false))).to.deep.equal({ decision: "take-over", uncertain: false });
     expect(decideClaim(row("CLAIMED", true, true))).to.deep.equal({ decision: "take-over", uncertain: true });
+  });
+
+  it("decideClaim: a send that may still be reaching Solapi is waited out before anyone asks", () => {
+    expect(decideClaim(row("CLAIMED", true, true, 4_200))).to.deep.equal({ decision: "wait", ms: 4_200 });
+    expect(decideClaim(row("UNKNOWN", true, true, 10))).to.deep.equal({ decision: "wait", ms: 10 });
+  });
+
+  it("decideClaim: an UNKNOWN job received again (a redrive) is resolved by asking Solapi, never sent blindly", () => {
+    expect(decideClaim(row("UNKNOWN", true, true))).to.deep.equal({ decision: "take-over", uncertain: true });
+  });
+
+  it("sendWindow: the fence's lease outlasts the send; a take-over waits until Solapi has registered it", () => {
+    const window = sendWindow(10_000);
+    expect(window.fenceLeaseMs).to.be.above(window.startBudgetMs + 10_000);
+    expect(window.settleMs).to.be.at.least(window.startBudgetMs + 2 * 10_000);
+    expect(sendWindow(500).settleMs - sendWindow(500).startBudgetMs - 500).to.be.at.least(5_000);
+  });
+
+  it("settleLostAnswer: absent after Solapi answered means not sent; absent after a timeout proves nothing", () => {
+    const answered: Extract<JobOutcome, { kind: "retry" }> = { kind: "retry", reason: "Solapi 500", ambiguous: true, minDelaySeconds: 0, alert: false, answered: true };
+    const timedOut = { ...answered, reason: "no answer", answered: false };
+    const found: JobOutcome = { kind: "sent", channel: "sms", groupId: "G", messageId: "M", recovered: true };
+    expect(settleLostAnswer(answered, found)).to.equal(found);
+    expect(settleLostAnswer(answered, undefined)).to.deep.include({ kind: "retry", ambiguous: false });
+    expect(settleLostAnswer(timedOut, undefined)).to.deep.equal(timedOut);
+  });
+
+  it("foreignRoute: a job may name only its own tenant's sender and Kakao channel", () => {
+    const own = { senders: new Set(["0212345678", "0311112222"]), pfIds: new Set(["PF-MINE"]) };
+    expect(foreignRoute({ tenantId: 7 }, own)).to.equal(undefined);
+    expect(foreignRoute({ tenantId: 7, sender: "0311112222", pfId: "PF-MINE" }, own)).to.equal(undefined);
+    expect(foreignRoute({ tenantId: 7, sender: "0299998888" }, own)).to.match(/^sender 0299998888 is not a sender number of tenant 7/);
+    expect(foreignRoute({ tenantId: 7, pfId: "PF-THEIRS" }, own)).to.match(/^Kakao channel PF-THEIRS is not a channel of tenant 7/);
+  });
+
+  it("requestsFor: first receives travel together; a job received again travels alone", () => {
+    const entry = (receiveCount: number, name: string) => ({ item: { receiveCount }, name });
+    const requests = requestsFor([entry(1, "a"), entry(2, "b"), entry(1, "c"), entry(3, "d")]);
+    expect(requests.map((request) => request.map((item) => item.name))).to.deep.equal([["a", "c"], ["b"], ["d"]]);
+    expect(requestsFor([entry(2, "x")]).map((request) => request.map((item) => item.name))).to.deep.equal([["x"]]);
   });
 
   it("transitionFor: how each end is written down", () => {

@@ -40,16 +40,17 @@ describe("Solapi error classification", () => {
     expect(network("fetch failed")).to.include({ kind: "transient", ambiguous: true });
   });
 
-  it("an unreadable 2xx answer is ambiguous: Solapi said yes", () => {
-    expect(classifySolapiError(new TypeError("Cannot destructure property 'count'"))).to.include({ kind: "transient", ambiguous: true });
+  it("an unreadable 2xx answer is ambiguous: Solapi said yes, and it did answer", () => {
+    expect(classifySolapiError(new TypeError("Cannot destructure property 'count'"))).to.include({ kind: "transient", ambiguous: true, answered: true });
     expect(classifySolapiError(new DefaultError({ errorCode: "ParseError", errorMessage: "bad json" }))).to.include({ ambiguous: true });
   });
 
   it("per-message statuses: format, template and sender problems are permanent; balance waits; unknown retries", () => {
     for (const code of ["1010", "1042", "1043", "1062", "1031", "1060"]) expect(classifyMessageStatus(code).kind, code).to.equal("permanent");
     expect(classifyMessageStatus("1062").alert).to.equal(true);
-    expect(classifyMessageStatus("1030")).to.deep.equal({ kind: "transient", minRetrySeconds: 300, alert: true });
-    expect(classifyMessageStatus("2230").kind).to.equal("transient");
+    expect(classifyMessageStatus("1030")).to.deep.equal({ kind: "transient", minRetrySeconds: 300, alert: true, insufficientBalance: true });
+    expect(classifyMessageStatus("2230")).to.include({ kind: "transient", insufficientBalance: true });
+    expect(classifyMessageStatus("1042").insufficientBalance).to.equal(false);
     expect(classifyMessageStatus("1024").kind).to.equal("transient");
     expect(classifyMessageStatus("9999").kind).to.equal("transient");
   });

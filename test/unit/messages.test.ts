@@ -40,27 +40,28 @@ describe("Solapi message building", () => {
     expect(lmsSubject("본문", "😀 공지 😀")).to.equal("공지");
   });
 
-  it("builds SMS and LMS messages with the job key in customFields", () => {
-    const sms = buildTextMessage({ jobKey: "job-1", to: "01012345678", from: "0212345678", text: "짧은 안내" });
+  it("builds SMS and LMS messages with the job's key and tenant in customFields", () => {
+    const sms = buildTextMessage({ jobKey: "job-1", tenantId: 1, to: "01012345678", from: "0212345678", text: "짧은 안내" });
     expect(sms).to.deep.equal({
       channel: "sms",
-      message: { to: "01012345678", from: "0212345678", text: "짧은 안내", type: "SMS", customFields: { jobKey: "job-1" } },
+      message: { to: "01012345678", from: "0212345678", text: "짧은 안내", type: "SMS", customFields: { jobKey: "job-1", tenantId: "1" } },
     });
-    const lms = buildTextMessage({ jobKey: "job-2", to: "01012345678", from: "0212345678", text: "가".repeat(60) });
+    const lms = buildTextMessage({ jobKey: "job-2", tenantId: 1, to: "01012345678", from: "0212345678", text: "가".repeat(60) });
     expect(lms.channel).to.equal("lms");
     expect(lms.message).to.include({ type: "LMS", subject: "가".repeat(20) });
   });
 
   it("builds AlimTalk with kakaoOptions; with a substitute, Solapi's own SMS replacement is on", () => {
-    const only = buildAlimtalkMessage({ jobKey: "k", to: "01012345678", pfId: "PF", templateId: "TP", variables: { name: "민준" } });
+    const only = buildAlimtalkMessage({ jobKey: "k", tenantId: 1, to: "01012345678", pfId: "PF", templateId: "TP", variables: { name: "민준" } });
     expect(only.message).to.deep.equal({
       to: "01012345678",
       type: "ATA",
       kakaoOptions: { pfId: "PF", templateId: "TP", variables: { "#{name}": "민준" }, disableSms: true },
-      customFields: { jobKey: "k" },
+      customFields: { jobKey: "k", tenantId: "1" },
     });
     const withSubstitute = buildAlimtalkMessage({
       jobKey: "k",
+      tenantId: 1,
       to: "01012345678",
       pfId: "PF",
       templateId: "TP",

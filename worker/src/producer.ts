@@ -144,7 +144,8 @@ export async function sendSms(input: SendSmsInput, options: { solapi?: SolapiCon
   const key = randomUUID();
   const job = parseJob({ tenant_id: 1, to: input.to, text: input.text, ...(input.subject ? { subject: input.subject } : {}) });
   try {
-    const outgoing = { jobKey: key, ...buildTextMessage({ jobKey: key, to: job.to, from, text: job.text, subject: job.subject }) };
+    const owner = { jobKey: key, tenantId: job.tenantId };
+    const outgoing = { id: key, ...owner, ...buildTextMessage({ ...owner, to: job.to, from, text: job.text, subject: job.subject }) };
     const result = (await gateway.send([outgoing])).get(key)!;
     if (result.status === "accepted") return { channel: result.channel, groupId: result.groupId, messageId: result.messageId };
     if (result.status === "refused") throw new SendRefusedError(result.statusCode, result.reason);

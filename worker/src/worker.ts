@@ -5,6 +5,7 @@ import { Consumer } from "./consumer/consumer";
 import type { Logger } from "./log";
 import type { SendDefaults } from "./pipeline/decide";
 import { type Ledger, statelessLedger } from "./pipeline/ledger";
+import { sendWindow } from "./pipeline/send-window";
 import { createSolapiGateway, type GatewayOptions, type SolapiGateway } from "./solapi/client";
 import { createSqsClient, type QueueAddresses, QueueNotFoundError, resolveQueues } from "./sqs/client";
 import { JobQueue } from "./sqs/queue";
@@ -62,7 +63,7 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
     await db.end().catch(() => undefined);
     throw error;
   }
-  return mysqlLedger({ db, solapi, defaults, log });
+  return mysqlLedger({ db, solapi, defaults, log, leaseMs: config.sqs.visibilityTimeoutSeconds * 1000, window: sendWindow(config.solapi.timeoutMs) });
 }
 
 function describeSolapi(config: Config): Record<string, unknown> {

@@ -4,20 +4,35 @@ import type { AckAction } from "../pipeline/decide";
 import type { DeadLetterEntry, JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Batcher, type EntryResult } from "./batcher";
 
-/** SQS allows 10 message attributes; the DLQ copy adds `error`. */
+/** SQS allows 10 message attributes; the DLQ copy adds `error`, the job's key and its tenant. */
 const MAX_MESSAGE_ATTRIBUTES = 10;
+const ADDED_ATTRIBUTES = ["error", "job_key", "tenant_id"];
+/** The attribute that carries a dead-lettered job's key, so that a redriven copy is the same job (CONTRACT §5). */
+export const JOB_KEY_ATTRIBUTE = "job_key";
+
+/** Which job a DLQ copy is: its key, and its tenant when the body names one. */
+export interface JobIdentity {
+  key: string;
+  tenantId?: number;
+}
 /** The smallest message size limit among SQS and the emulators (256 KiB), less room for attributes. */
 const MAX_DEAD_LETTER_BODY_BYTES = 256 * 1024 - 4 * 1024;
 const MAX_ERROR_ATTRIBUTE_LENGTH = 1_000;
 
-/** The DLQ copy of a message: its body and attributes, plus the `error` attribute (CONTRACT §5). */
-export function deadLetterCopy(message: ReceivedMessage, reason: string): Omit<DeadLetterEntry, "id"> {
+/**
+ * The DLQ copy of a message: its body and attributes, plus `error` (the reason), `job_key` and
+ * `tenant_id` (CONTRACT §5): a job without a business key is keyed by its SQS MessageId, which the
+ * copy does not keep.
+ */
+export function deadLetterCopy(message: ReceivedMessage, reason: string, job: JobIdentity): Omit<DeadLetterEntry, "id"> {
   const attributes: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(message.attributes)) {
-    if (name === "error" || Object.keys(attributes).length >= MAX_MESSAGE_ATTRIBUTES - 2) continue;
+    if (ADDED_ATTRIBUTES.includes(name) || Object.keys(attributes).length >= MAX_MESSAGE_ATTRIBUTES - ADDED_ATTRIBUTES.length - 1) continue;
     attributes[name] = value;
   }
   attributes.error = { DataType: "String", StringValue: reason.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH) };
+  attributes[JOB_KEY_ATTRIBUTE] = { DataType: "String", StringValue: job.key };
+  if (job.tenantId !== undefined) attributes.tenant_id = { DataType: "Number", StringValue: String(job.tenantId) };
   let body = message.body || "(empty body)";
   if (Buffer.byteLength(body) > MAX_DEAD_LETTER_BODY_BYTES) {
     body = Buffer.from(body).subarray(0, MAX_DEAD_LETTER_BODY_BYTES).toString("utf8");
@@ -62,7 +77,7 @@ export class Acknowledger {
     return this.visibility.submit({ message, seconds });
   }
 
-  async apply(message: ReceivedMessage, action: AckAction): Promise<EntryResult> {
+  async apply(message: ReceivedMessage, action: AckAction, job: JobIdentity): Promise<EntryResult> {
     switch (action.action) {
       case "delete":
         return this.deletes.submit(message);
@@ -71,7 +86,7 @@ export class Acknowledger {
       case "release":
         return this.changeVisibility(message, 0);
       case "dead-letter": {
-        const copied = await this.deadLetters.submit(deadLetterCopy(message, action.reason));
+        const copied = await this.deadLetters.submit(deadLetterCopy(message, action.reason, job));
         if (!copied.ok) {
           // Left on the queue: SQS's own redrive still moves it after maxReceiveCount receives.
           this.log.error("could not copy the message to the DLQ; leaving it for redrive", {

@@ -2,11 +2,11 @@ import { EventEmitter } from "node:events";
 import { JobValidationError, parseJobBody, type Job } from "../job";
 import type { Logger } from "../log";
 import { type AckAction, ackActionFor, type JobOutcome, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
-import type { Ledger, ReceivedJob } from "../pipeline/ledger";
+import { jobIdentity, type Ledger, type ReceivedJob } from "../pipeline/ledger";
 import { deliverGroup, type Finished } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
-import { Acknowledger } from "./acks";
+import { Acknowledger, JOB_KEY_ATTRIBUTE } from "./acks";
 import { Poller } from "./poller";
 import { Slots } from "./slots";
 import { VisibilityKeeper } from "./visibility";
@@ -50,6 +50,8 @@ export interface ConsumerStats {
 interface Entry {
   message: ReceivedMessage;
   key: string;
+  /** The job's identity in this process: its key within its tenant. */
+  id: string;
   tenantId?: number;
   job?: Job;
   poisonReason?: string;
@@ -57,13 +59,24 @@ interface Entry {
   ownsKey?: boolean;
 }
 
+/**
+ * A job's key: the producer's business key; else the key a DLQ copy carries (a redriven job is the
+ * same job, CONTRACT §5); else the SQS MessageId.
+ */
+function keyOf(message: ReceivedMessage, businessKey: string | undefined): string {
+  return businessKey ?? message.attributes[JOB_KEY_ATTRIBUTE]?.StringValue ?? message.messageId;
+}
+
 function readEntry(message: ReceivedMessage): Entry {
   try {
     const job = parseJobBody(message.body);
-    return { message, job, key: job.businessIdempotencyKey ?? message.messageId, tenantId: job.tenantId };
+    const key = keyOf(message, job.businessIdempotencyKey);
+    return { message, job, key, id: jobIdentity(job.tenantId, key), tenantId: job.tenantId };
   } catch (error) {
     const reason = error instanceof JobValidationError ? error.message : `invalid job: ${String(error)}`;
-    return { message, key: message.messageId, tenantId: tenantIdOf(message.body), poisonReason: reason };
+    const tenantId = tenantIdOf(message.body);
+    const key = keyOf(message, undefined);
+    return { message, key, id: jobIdentity(tenantId, key), tenantId, poisonReason: reason };
   }
 }
 
@@ -83,7 +96,6 @@ const LOG_LEVEL: Record<JobOutcome["kind"], "info" | "warn" | "error"> = {
   skipped: "info",
   duplicate: "info",
   retry: "warn",
-  unknown: "error",
   poison: "error",
   released: "info",
 };
@@ -99,10 +111,8 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
   private readonly visibility: VisibilityKeeper;
   private readonly shutdown = new AbortController();
   private readonly handling = new Set<Promise<void>>();
-  /** The outcome, once known, of each job key in flight in this process. */
-  private readonly keysInFlight = new Map<string, Promise<JobOutcome>>();
-  /** The job key of each message in flight, by receipt handle, for lease extensions. */
-  private readonly keysByHandle = new Map<string, string>();
+  /** The outcome, once known, of each job (tenant and key) in flight in this process. */
+  private readonly jobsInFlight = new Map<string, Promise<JobOutcome>>();
   private stopping?: Promise<void>;
   readonly stats: ConsumerStats = { received: 0, sent: 0, failed: 0, skipped: 0, duplicates: 0, retried: 0, deadLettered: 0, released: 0 };
 
@@ -112,7 +122,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.acks = new Acknowledger(options.queue, options.log);
     this.visibility = new VisibilityKeeper({
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-      changeVisibility: (message, seconds) => this.extend(message, seconds),
+      changeVisibility: (message, seconds) => this.acks.changeVisibility(message, seconds),
       log: options.log,
     });
     this.poller = new Poller({
@@ -149,18 +159,6 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     return this.stopping;
   }
 
-  /** Keeps a message hidden longer, and its job's claim with it. */
-  private async extend(message: ReceivedMessage, seconds: number) {
-    const result = await this.acks.changeVisibility(message, seconds);
-    const key = this.keysByHandle.get(message.receiptHandle);
-    if (result.ok && key) {
-      await this.options.ledger.extend([key], seconds * 1000).catch((error: unknown) => {
-        this.options.log.warn("could not extend a job's claim", { job: key, error: errorMessage(error) });
-      });
-    }
-    return result;
-  }
-
   private track(work: Promise<void>): void {
     const tracked = work
       .catch((error: unknown) => {
@@ -173,10 +171,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
   private async handle(messages: ReceivedMessage[]): Promise<void> {
     this.stats.received += messages.length;
     const entries = messages.map(readEntry);
-    for (const entry of entries) {
-      this.visibility.hold(entry.message);
-      this.keysByHandle.set(entry.message.receiptHandle, entry.key);
-    }
+    for (const entry of entries) this.visibility.hold(entry.message);
     const policy = this.retryPolicy();
     const decided = (entry: Entry, outcome: JobOutcome): Finished => ({ outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });
     const group: ReceivedJob[] = [];
@@ -188,7 +183,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     const visibilityMs = this.options.visibilityTimeoutSeconds * 1000;
 
     for (const entry of entries) {
-      const original = this.keysInFlight.get(entry.key);
+      const original = this.jobsInFlight.get(entry.id);
       if (entry.poisonReason !== undefined) {
         finished.set(entry, decided(entry, { kind: "poison", reason: entry.poisonReason }));
       } else if (original) {
@@ -196,9 +191,10 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
         copies.push({ entry, original });
       } else {
         entry.ownsKey = true;
-        owners.set(entry.key, entry);
-        this.keysInFlight.set(entry.key, owned.then((outcomes) => outcomes.get(entry.key)!));
+        owners.set(entry.id, entry);
+        this.jobsInFlight.set(entry.id, owned.then((outcomes) => outcomes.get(entry.id)!));
         group.push({
+          id: entry.id,
           key: entry.key,
           job: entry.job!,
           sqsMessageId: entry.message.messageId,
@@ -211,7 +207,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
 
     const delivered = await this.deliver(group, owners, policy);
     for (const [entry, result] of delivered) finished.set(entry, result);
-    settleOwned(new Map([...delivered].map(([entry, result]) => [entry.key, result.outcome])));
+    settleOwned(new Map([...delivered].map(([entry, result]) => [entry.id, result.outcome])));
     await Promise.all([
       ...[...finished].map(([entry, result]) => this.finish(entry, result)),
       ...copies.map(async ({ entry, original }) => this.finish(entry, decided(entry, outcomeForCopy(await original)))),
@@ -226,7 +222,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
         { solapi: this.options.solapi, ledger: this.options.ledger, retry: policy, log: this.options.log },
         this.shutdown.signal,
       );
-      for (const [key, result] of delivered) results.set(owners.get(key)!, result);
+      for (const [id, result] of delivered) results.set(owners.get(id)!, result);
     } catch (error) {
       // A defect, not a Solapi answer: nothing is known about the send, so treat it as uncertain.
       const reason = `internal error: ${errorMessage(error)}`;
@@ -245,7 +241,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
   private async finish(entry: Entry, { outcome, action }: Finished): Promise<void> {
     const { message } = entry;
     this.logOutcome(entry, outcome, action);
-    const result = await this.acks.apply(message, action);
+    const result = await this.acks.apply(message, action, { key: entry.key, tenantId: entry.tenantId });
     if (!result.ok) {
       this.options.log.warn("SQS did not take the acknowledgement; the message may be received again", {
         job: entry.key,
@@ -256,8 +252,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       });
     }
     this.visibility.release(message);
-    this.keysByHandle.delete(message.receiptHandle);
-    if (entry.ownsKey) this.keysInFlight.delete(entry.key);
+    if (entry.ownsKey) this.jobsInFlight.delete(entry.id);
     this.count(outcome, action);
     this.slots.give(1);
     this.emit("job", {
@@ -295,7 +290,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     };
     if (outcome.kind === "sent") {
       Object.assign(fields, { channel: outcome.channel, group_id: outcome.groupId, message_id: outcome.messageId });
-      if (outcome.fellBackFrom) fields.fell_back_from = outcome.fellBackFrom;
+      if (outcome.fellBackFrom) Object.assign(fields, { fell_back_from: outcome.fellBackFrom, fallback_reason: outcome.fallbackReason });
       if (outcome.recovered) fields.recovered = true;
     } else {
       fields.reason = outcome.reason;

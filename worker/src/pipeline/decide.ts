@@ -55,16 +55,19 @@ export type SkippedStatus = "SKIPPED_CANCELLED" | "SKIPPED_BALANCE";
 
 /** What became of a job; every job ends in exactly one of these. */
 export type JobOutcome =
-  | { kind: "sent"; channel: Channel; groupId: string; messageId: string; fellBackFrom?: string; recovered?: boolean }
+  /** `fellBackFrom`/`fallbackReason`: a `both` job whose AlimTalk was refused, sent as SMS/LMS instead. */
+  | { kind: "sent"; channel: Channel; groupId: string; messageId: string; fellBackFrom?: string; fallbackReason?: string; recovered?: boolean }
   /** Permanent: recorded, refunded and deleted; nothing was sent. */
   | { kind: "failed"; reason: string }
   /** Cancelled reservation, credits short or messaging disabled: recorded and deleted, nothing sent. */
   | { kind: "skipped"; status: SkippedStatus; reason: string }
   /** Already finished by an earlier delivery of the same job: deleted, the record left as it is. */
   | { kind: "duplicate"; status: LogStatus; reason: string }
-  | { kind: "retry"; reason: string; ambiguous: boolean; minDelaySeconds: number; alert: boolean }
-  /** Whether Solapi took it cannot be known: recorded UNKNOWN and kept for a person (DLQ). */
-  | { kind: "unknown"; reason: string }
+  /**
+   * Try again later. `ambiguous`: Solapi may have taken it. `answered`: Solapi answered the request
+   * (it did not time out), so a look-up that finds nothing settles that it was not taken.
+   */
+  | { kind: "retry"; reason: string; ambiguous: boolean; minDelaySeconds: number; alert: boolean; answered?: boolean }
   | { kind: "poison"; reason: string }
   | { kind: "released"; reason: string };
 
@@ -90,22 +93,45 @@ export function outcomeForCopy(original: JobOutcome): JobOutcome {
 /** What an existing message_log row means for a job received again. */
 export type ClaimDecision =
   | { decision: "done"; status: LogStatus }
-  | { decision: "unknown" }
   | { decision: "busy" }
-  /** The lease ran out; `uncertain` when a send had started, so Solapi must be asked first. */
+  /** A send begun under the row may still be reaching Solapi: ask only once it has settled. */
+  | { decision: "wait"; ms: number }
+  /**
+   * The lease ran out, or an earlier outcome was UNKNOWN (a redriven job); `uncertain` when a send
+   * had begun, so Solapi must be asked before anything is sent again.
+   */
   | { decision: "take-over"; uncertain: boolean };
 
 export interface ClaimState {
   status: LogStatus;
   leaseExpired: boolean;
   sendStartedAt: Date | null;
+  /** Until a send begun under the row has settled in Solapi (pipeline/send-window.ts); ≤ 0 when settled. */
+  settlesInMs: number;
 }
 
 export function decideClaim(row: ClaimState): ClaimDecision {
-  if (row.status === "UNKNOWN") return { decision: "unknown" };
-  if (row.status !== "CLAIMED") return { decision: "done", status: row.status };
-  if (!row.leaseExpired) return { decision: "busy" };
+  if (row.status !== "CLAIMED" && row.status !== "UNKNOWN") return { decision: "done", status: row.status };
+  if (row.status === "CLAIMED" && !row.leaseExpired) return { decision: "busy" };
+  if (row.sendStartedAt !== null && row.settlesInMs > 0) return { decision: "wait", ms: row.settlesInMs };
   return { decision: "take-over", uncertain: row.sendStartedAt !== null };
+}
+
+/** The sender numbers and Kakao channels a tenant may send from: its own, its allow-lists, the platform's defaults. */
+export interface OwnRoutes {
+  senders: ReadonlySet<string>;
+  pfIds: ReadonlySet<string>;
+}
+
+/** Why a job may not use the sender or Kakao channel it names (CONTRACT §4); undefined when it may. */
+export function foreignRoute(job: Pick<Job, "tenantId" | "sender" | "pfId">, own: OwnRoutes): string | undefined {
+  if (job.sender !== undefined && !own.senders.has(job.sender)) {
+    return `sender ${job.sender} is not a sender number of tenant ${job.tenantId}: nothing sent, nothing charged`;
+  }
+  if (job.pfId !== undefined && !own.pfIds.has(job.pfId)) {
+    return `Kakao channel ${job.pfId} is not a channel of tenant ${job.tenantId}: nothing sent, nothing charged`;
+  }
+  return undefined;
 }
 
 /** A tenant's price per channel, as MySQL returns DECIMAL: a string, never a float. */
@@ -138,8 +164,6 @@ export function transitionFor(outcome: JobOutcome, action: AckAction): Transitio
       return { write: "close", status: "FAILED", reason: outcome.reason };
     case "skipped":
       return { write: "close", status: outcome.status, reason: outcome.reason };
-    case "unknown":
-      return { write: "unknown", reason: outcome.reason };
     case "retry":
       if (outcome.ambiguous && action.action === "dead-letter") return { write: "unknown", reason: action.reason };
       return { write: "release", refund: !outcome.ambiguous, reason: action.action === "dead-letter" ? action.reason : outcome.reason };
@@ -151,22 +175,51 @@ export function transitionFor(outcome: JobOutcome, action: AckAction): Transitio
   }
 }
 
-/** Reads one Solapi answer; `fall-back` when the next channel should be tried. */
-export function outcomeOfDelivery(result: DeliveryResult, canFallBack: boolean): JobOutcome | "fall-back" {
+export interface FallBack {
+  fallBack: true;
+  /** The refusal, for the log line and the send log. */
+  reason: string;
+}
+
+/**
+ * Reads one Solapi answer; a FallBack when the next channel should be tried: in `both` mode any
+ * refusal of the AlimTalk, whatever its code, except our Solapi balance running short (CONTRACT §2);
+ * and a request rejected as a whole for what it said (nothing of it was taken).
+ */
+export function outcomeOfDelivery(result: DeliveryResult, canFallBack: boolean): JobOutcome | FallBack {
   switch (result.status) {
     case "accepted":
       return { kind: "sent", channel: result.channel, groupId: result.groupId, messageId: result.messageId };
     case "refused":
-      if (result.kind === "permanent") return canFallBack ? "fall-back" : { kind: "failed", reason: result.reason };
+      if (canFallBack && !result.insufficientBalance) return { fallBack: true, reason: result.reason };
+      if (result.kind === "permanent") return { kind: "failed", reason: result.reason };
       return { kind: "retry", reason: result.reason, ambiguous: false, minDelaySeconds: result.minRetrySeconds, alert: result.alert };
     case "failed": {
       const { error } = result;
       if (error.kind === "permanent") {
-        return canFallBack && !error.ambiguous ? "fall-back" : { kind: "failed", reason: error.message };
+        return canFallBack && !error.ambiguous ? { fallBack: true, reason: error.message } : { kind: "failed", reason: error.message };
       }
-      return { kind: "retry", reason: error.message, ambiguous: error.ambiguous, minDelaySeconds: error.minRetrySeconds, alert: error.alert };
+      return {
+        kind: "retry",
+        reason: error.message,
+        ambiguous: error.ambiguous,
+        minDelaySeconds: error.minRetrySeconds,
+        alert: error.alert,
+        answered: error.answered,
+      };
     }
   }
+}
+
+/**
+ * After a lost answer, what Solapi's records settle: found → sent; absent, when Solapi had answered
+ * the request → not taken, so a plain retry whose charge can be refunded; absent after a timeout or
+ * a dropped connection → still uncertain (Solapi may be registering it yet).
+ */
+export function settleLostAnswer(outcome: Extract<JobOutcome, { kind: "retry" }>, found: JobOutcome | undefined): JobOutcome {
+  if (found) return found;
+  if (!outcome.answered) return outcome;
+  return { ...outcome, ambiguous: false, reason: `${outcome.reason} (Solapi holds no such message: not sent)` };
 }
 
 export interface RetryPolicy {
@@ -208,8 +261,6 @@ export function ackActionFor(outcome: JobOutcome, receiveCount: number, policy: 
       return { action: "release" };
     case "poison":
       return { action: "dead-letter", reason: outcome.reason };
-    case "unknown":
-      return { action: "dead-letter", reason: `outcome unknown, kept for a person: ${outcome.reason}` };
     case "retry":
       if (receiveCount >= policy.maxReceives) {
         const uncertainty = outcome.ambiguous ? " (Solapi may have accepted it: check before redriving)" : "";

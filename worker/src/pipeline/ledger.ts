@@ -11,6 +11,8 @@ import { errorMessage } from "../error-message";
 
 /** A valid job as received: its key is the business idempotency key, else the SQS MessageId. */
 export interface ReceivedJob {
+  /** The job's identity in this process: its key within its tenant (jobIdentity). */
+  id: string;
   key: string;
   job: Job;
   sqsMessageId: string;
@@ -30,6 +32,13 @@ export interface ChargeRequest {
   replacing?: Channel;
 }
 
+export interface ChargeResult {
+  /** Jobs that may not be sent, with their outcome; every other job may go. */
+  refusals: Map<string, JobOutcome>;
+  /** When the fence was passed, the latest moment (performance.now()) the sends may leave. */
+  startBy?: number;
+}
+
 export interface Ending {
   item: ReceivedJob;
   outcome: JobOutcome;
@@ -38,23 +47,26 @@ export interface Ending {
 
 /** Works on the jobs of one receive together, so that a group costs a few statements, not a few per job. */
 export interface Ledger {
-  /** Before anything is sent: claim each job, check its tenant and reservation. By job key. */
+  /** Before anything is sent: claim each job, check its tenant and reservation. By job id. */
   admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>>;
   /**
-   * Charges each job for its channel and marks its send as started. Only a claim's owner passes:
-   * no entry means go ahead, an outcome means do not send.
+   * Charges each job for its channel and marks its send as started: the fence. Only the owner of a
+   * live claim passes, and the sends must then leave by `startBy`.
    */
-  charge(requests: readonly ChargeRequest[]): Promise<Map<string, JobOutcome>>;
+  charge(requests: readonly ChargeRequest[]): Promise<ChargeResult>;
   /** Writes each job's end down. A job whose end could not be written is retried instead (its entry). */
   finish(endings: readonly Ending[]): Promise<Map<string, JobOutcome>>;
-  /** The jobs' SQS messages stay hidden longer: so do their claims. */
-  extend(keys: readonly string[], leaseMs: number): Promise<void>;
   /**
    * Resolves when the ledger can take jobs. While its store is unreachable, receiving would only
    * push jobs back and spend their receives towards the DLQ: the poller waits here instead.
    */
   ready(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A job is its key within its tenant (CONTRACT §4): the same key of two academies is two jobs. */
+export function jobIdentity(tenantId: number | undefined, key: string): string {
+  return `${tenantId ?? "?"}:${key}`;
 }
 
 /** Clock skew allowed between the producer's enqueue time and Solapi's records. */
@@ -66,7 +78,7 @@ const LOOKUP_MARGIN_MS = 10 * 60 * 1000;
  */
 export async function findEarlierSend(solapi: SolapiGateway, item: ReceivedJob): Promise<JobOutcome | undefined> {
   const since = new Date(item.enqueuedAt.getTime() - LOOKUP_MARGIN_MS);
-  const sent = await solapi.findSent({ to: item.job.to, jobKey: item.key, since });
+  const sent = await solapi.findSent({ to: item.job.to, jobKey: item.key, tenantId: item.job.tenantId, since });
   if (!sent) return undefined;
   const channel: Channel = sent.type === "ATA" ? "alimtalk" : sent.type === "LMS" ? "lms" : "sms";
   return { kind: "sent", channel, groupId: sent.groupId, messageId: sent.messageId, recovered: true };
@@ -88,10 +100,9 @@ export function statelessLedger(solapi: SolapiGateway, defaults: SendDefaults): 
     }
   }
   return {
-    admit: async (items) => new Map(await Promise.all(items.map(async (item) => [item.key, await admitOne(item)] as const))),
-    charge: async () => new Map(),
+    admit: async (items) => new Map(await Promise.all(items.map(async (item) => [item.id, await admitOne(item)] as const))),
+    charge: async () => ({ refusals: new Map() }),
     finish: async () => new Map(),
-    extend: async () => undefined,
     ready: async () => undefined,
     close: async () => undefined,
   };

@@ -8,10 +8,11 @@ import {
   type JobOutcome,
   outcomeOfDelivery,
   planDelivery,
+  settleLostAnswer,
   type RetryPolicy,
   type Route,
 } from "./decide";
-import { type Admission, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
+import { type Admission, type ChargeResult, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
 import { errorMessage } from "../error-message";
 
 export interface PipelineDeps {
@@ -39,16 +40,29 @@ function channelOf(attempt: Attempt, item: ReceivedJob): Channel {
 }
 
 function messageFor({ item, attempts, route }: Pending): OutgoingMessage {
-  const { job, key } = item;
+  const { job, key, id } = item;
+  const owner = { jobKey: key, tenantId: job.tenantId };
   if (attempts[0] === "text") {
-    return { jobKey: key, ...buildTextMessage({ jobKey: key, to: job.to, from: route.from!, text: job.text, subject: job.subject }) };
+    return { id, ...owner, ...buildTextMessage({ ...owner, to: job.to, from: route.from!, text: job.text, subject: job.subject }) };
   }
   const withSubstitute = attempts.length > 1 && route.from;
   const substitute = withSubstitute ? { from: route.from!, text: job.text, subject: job.subject } : undefined;
   return {
-    jobKey: key,
-    ...buildAlimtalkMessage({ jobKey: key, to: job.to, pfId: route.pfId!, templateId: route.templateId!, variables: job.variables, substitute }),
+    id,
+    ...owner,
+    ...buildAlimtalkMessage({ ...owner, to: job.to, pfId: route.pfId!, templateId: route.templateId!, variables: job.variables, substitute }),
   };
+}
+
+/**
+ * The Solapi requests of a round. Jobs on their first receive travel together (the research's
+ * largest CPU lever); a job received again — perhaps because its group's request failed — travels
+ * alone, so whatever failed it cannot fail a neighbour twice.
+ */
+export function requestsFor<T extends { item: Pick<ReceivedJob, "receiveCount"> }>(pending: readonly T[]): T[][] {
+  const together = pending.filter((entry) => entry.item.receiveCount <= 1);
+  const alone = pending.filter((entry) => entry.item.receiveCount > 1).map((entry) => [entry]);
+  return together.length > 0 ? [together, ...alone] : alone;
 }
 
 /** A step that could not reach the database or Solapi: nothing was sent, so try again later. */
@@ -63,19 +77,19 @@ async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes:
   try {
     admissions = await deps.ledger.admit(jobs);
   } catch (error) {
-    for (const item of jobs) outcomes.set(item.key, cannotProceed("admission", error));
+    for (const item of jobs) outcomes.set(item.id, cannotProceed("admission", error));
     return [];
   }
   const pending: Pending[] = [];
   for (const item of jobs) {
-    const admission = admissions.get(item.key) ?? { admitted: false, outcome: cannotProceed("admission", "no answer for this job") };
+    const admission = admissions.get(item.id) ?? { admitted: false, outcome: cannotProceed("admission", "no answer for this job") };
     if (!admission.admitted) {
-      outcomes.set(item.key, admission.outcome);
+      outcomes.set(item.id, admission.outcome);
       continue;
     }
     const plan = planDelivery(item.job, admission.defaults);
     if (!plan.ok) {
-      outcomes.set(item.key, { kind: "failed", reason: plan.reason });
+      outcomes.set(item.id, { kind: "failed", reason: plan.reason });
       continue;
     }
     if (plan.note) deps.log.info(plan.note, { job: item.key, tenant_id: item.job.tenantId });
@@ -85,39 +99,47 @@ async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes:
 }
 
 /** Charges every pending job for its next channel; the ones that may not go get their outcome. */
-async function charge(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Pending[]> {
-  let refusals: Map<string, JobOutcome>;
+async function charge(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<{ cleared: Pending[]; startBy?: number }> {
+  let charged: ChargeResult;
   try {
-    refusals = await deps.ledger.charge(
+    charged = await deps.ledger.charge(
       pending.map((entry) => ({ item: entry.item, channel: channelOf(entry.attempts[0]!, entry.item), replacing: entry.replacing })),
     );
   } catch (error) {
-    for (const entry of pending) outcomes.set(entry.item.key, cannotProceed("charging", error));
-    return [];
+    for (const entry of pending) outcomes.set(entry.item.id, cannotProceed("charging", error));
+    return { cleared: [] };
   }
-  for (const [key, refusal] of refusals) outcomes.set(key, refusal);
-  return pending.filter((entry) => !refusals.has(entry.item.key));
+  for (const [id, refusal] of charged.refusals) outcomes.set(id, refusal);
+  return { cleared: pending.filter((entry) => !charged.refusals.has(entry.item.id)), startBy: charged.startBy };
 }
 
-/** One Solapi request for the round; returns the jobs that fall back to their next channel. */
-async function sendRound(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>, fellBack: Map<string, Channel>): Promise<Pending[]> {
-  const results = await deps.solapi.send(pending.map(messageFor));
+interface Refused {
+  channel: Channel;
+  reason: string;
+}
+
+/** The round's Solapi requests (requestsFor), at once; returns the jobs that fall back to their next channel. */
+async function sendRound(
+  pending: Pending[],
+  startBy: number | undefined,
+  deps: PipelineDeps,
+  outcomes: Map<string, JobOutcome>,
+  refused: Map<string, Refused>,
+): Promise<Pending[]> {
+  const answers = await Promise.all(requestsFor(pending).map((request) => deps.solapi.send(request.map(messageFor), { startBy })));
+  const results = new Map(answers.flatMap((answer) => [...answer]));
   const next: Pending[] = [];
   for (const entry of pending) {
-    const result: DeliveryResult = results.get(entry.item.key)!;
+    const result: DeliveryResult = results.get(entry.item.id)!;
     const outcome = outcomeOfDelivery(result, entry.attempts.length > 1);
-    if (outcome === "fall-back") {
-      fellBack.set(entry.item.key, result.channel);
-      deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, {
-        job: entry.item.key,
-        tenant_id: entry.item.job.tenantId,
-        reason: result.status === "refused" ? result.reason : result.status === "failed" ? result.error.message : "",
-      });
+    if ("fallBack" in outcome) {
+      refused.set(entry.item.id, { channel: result.channel, reason: outcome.reason });
+      deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, { job: entry.item.key, tenant_id: entry.item.job.tenantId, reason: outcome.reason });
       next.push({ ...entry, attempts: entry.attempts.slice(1), replacing: result.channel });
       continue;
     }
-    const refusedChannel = fellBack.get(entry.item.key);
-    outcomes.set(entry.item.key, outcome.kind === "sent" && refusedChannel ? { ...outcome, fellBackFrom: refusedChannel } : outcome);
+    const refusal = refused.get(entry.item.id);
+    outcomes.set(entry.item.id, outcome.kind === "sent" && refusal ? { ...outcome, fellBackFrom: refusal.channel, fallbackReason: refusal.reason } : outcome);
   }
   return next;
 }
@@ -130,10 +152,13 @@ async function resolveLostAnswers(attempted: readonly ReceivedJob[], deps: Pipel
   if (deps.solapi.mode === "mock") return;
   await Promise.all(
     attempted.map(async (item) => {
-      const outcome = outcomes.get(item.key);
+      const outcome = outcomes.get(item.id);
       if (outcome?.kind !== "retry" || !outcome.ambiguous) return;
-      const found = await findEarlierSend(deps.solapi, item).catch(() => undefined);
-      if (found) outcomes.set(item.key, found);
+      try {
+        outcomes.set(item.id, settleLostAnswer(outcome, await findEarlierSend(deps.solapi, item)));
+      } catch {
+        // Solapi cannot be asked now: the job stays uncertain and is looked up again before any resend.
+      }
     }),
   );
 }
@@ -141,7 +166,7 @@ async function resolveLostAnswers(attempted: readonly ReceivedJob[], deps: Pipel
 /** Writes each job's end down and decides what SQS is told. */
 async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Map<string, Finished>> {
   const endings = jobs.map((item) => {
-    const outcome = outcomes.get(item.key)!;
+    const outcome = outcomes.get(item.id)!;
     return { item, outcome, action: ackActionFor(outcome, item.receiveCount, deps.retry) };
   });
   let replaced: Map<string, JobOutcome>;
@@ -152,19 +177,19 @@ async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes
     replaced = new Map(
       endings.map(({ item, outcome }) => {
         const uncertain = outcome.kind === "sent" || (outcome.kind === "retry" && outcome.ambiguous);
-        return [item.key, { ...(cannotProceed("recording", error) as Extract<JobOutcome, { kind: "retry" }>), ambiguous: uncertain }];
+        return [item.id, { ...(cannotProceed("recording", error) as Extract<JobOutcome, { kind: "retry" }>), ambiguous: uncertain }];
       }),
     );
   }
   const finished = new Map<string, Finished>();
   for (const { item, outcome, action } of endings) {
-    const replacement = replaced.get(item.key);
+    const replacement = replaced.get(item.id);
     if (!replacement) {
-      finished.set(item.key, { outcome, action });
+      finished.set(item.id, { outcome, action });
       continue;
     }
     deps.log.error("could not write the job's outcome; it will be retried", { job: item.key, tenant_id: item.job.tenantId, outcome: outcome.kind });
-    finished.set(item.key, { outcome: replacement, action: ackActionFor(replacement, item.receiveCount, deps.retry) });
+    finished.set(item.id, { outcome: replacement, action: ackActionFor(replacement, item.receiveCount, deps.retry) });
   }
   return finished;
 }
@@ -179,21 +204,21 @@ export async function deliverGroup(jobs: readonly ReceivedJob[], deps: PipelineD
   const outcomes = new Map<string, JobOutcome>();
   const released: JobOutcome = { kind: "released", reason: "worker is shutting down" };
   if (shutdown.aborted) {
-    for (const item of jobs) outcomes.set(item.key, released);
+    for (const item of jobs) outcomes.set(item.id, released);
     return finish(jobs, deps, outcomes);
   }
 
   let pending = await admit(jobs, deps, outcomes);
   if (shutdown.aborted) {
-    for (const entry of pending) outcomes.set(entry.item.key, released);
+    for (const entry of pending) outcomes.set(entry.item.id, released);
     pending = [];
   }
-  const fellBack = new Map<string, Channel>();
+  const refused = new Map<string, Refused>();
   const attempted = new Set<ReceivedJob>();
   while (pending.length > 0) {
-    const cleared = await charge(pending, deps, outcomes);
+    const { cleared, startBy } = await charge(pending, deps, outcomes);
     for (const entry of cleared) attempted.add(entry.item);
-    pending = cleared.length > 0 ? await sendRound(cleared, deps, outcomes, fellBack) : [];
+    pending = cleared.length > 0 ? await sendRound(cleared, startBy, deps, outcomes, refused) : [];
   }
   await resolveLostAnswers([...attempted], deps, outcomes);
   return finish(jobs, deps, outcomes);

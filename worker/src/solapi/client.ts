@@ -3,14 +3,20 @@ import { MessageNotReceivedError, SolapiMessageService, type DetailGroupMessageR
 import type { SolapiConfig } from "../config";
 import { maskPhone } from "../log";
 import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
-import { JOB_KEY_FIELD, solapiJobKey, type Channel, type SolapiMessage } from "./messages";
+import { carriesJob, type Channel, type MessageOwner, type SolapiMessage } from "./messages";
 import { createMockSolapiHandler } from "./mock";
-import { routeSolapiRequests } from "./transport";
+import { routeSolapiRequests, sendingBy } from "./transport";
 
-export interface OutgoingMessage {
-  jobKey: string;
+export interface OutgoingMessage extends MessageOwner {
+  /** The job's identity in this process (tenant and key): results come back under it. */
+  id: string;
   channel: Channel;
   message: SolapiMessage;
+}
+
+export interface SendOptions {
+  /** performance.now() time after which no request may leave (pipeline/send-window.ts). */
+  startBy?: number;
 }
 
 /** What became of one message of a request. */
@@ -25,6 +31,7 @@ export type DeliveryResult =
       kind: FailureKind;
       minRetrySeconds: number;
       alert: boolean;
+      insufficientBalance: boolean;
     }
   | { status: "failed"; channel: Channel; error: SolapiRequestError };
 
@@ -39,19 +46,15 @@ export interface SentMessage {
 /** The small interface the pipeline sends through. */
 export interface SolapiGateway {
   readonly mode: "live" | "mock";
-  /** One request for all messages; answers per job key, never throws for a failed request. */
-  send(messages: readonly OutgoingMessage[]): Promise<Map<string, DeliveryResult>>;
-  /** Looks a job's message up by the key it carried in customFields. */
-  findSent(query: { to: string; jobKey: string; since: Date }): Promise<SentMessage | undefined>;
+  /** One request for all messages; answers by message id, never throws for a failed request. */
+  send(messages: readonly OutgoingMessage[], options?: SendOptions): Promise<Map<string, DeliveryResult>>;
+  /** Looks a job's message up by the tenant and key it carried in customFields. */
+  findSent(query: MessageOwner & { to: string; since: Date }): Promise<SentMessage | undefined>;
   close(): void;
 }
 
 type FailedEntry = DetailGroupMessageResponse["failedMessageList"][number];
 type ListedEntry = NonNullable<DetailGroupMessageResponse["messageList"]>[number];
-
-function keyOf(entry: { customFields?: Record<string, string> | null }): string | undefined {
-  return entry.customFields?.[JOB_KEY_FIELD];
-}
 
 function refusal(channel: Channel, groupId: string, entry: FailedEntry): DeliveryResult {
   const status = classifyMessageStatus(entry.statusCode);
@@ -68,17 +71,14 @@ function refusal(channel: Channel, groupId: string, entry: FailedEntry): Deliver
 const SOLAPI_TYPE: Record<Channel, string> = { sms: "SMS", lms: "LMS", alimtalk: "ATA" };
 
 /**
- * Per-message answers, matched by the job key each message carried in customFields; a failed entry
- * without customFields is matched by recipient and type instead.
+ * Per-message answers, matched by the job (tenant and key) each message carried in customFields; a
+ * failed entry without customFields is matched by recipient and type instead.
  */
 function readResponse(messages: readonly OutgoingMessage[], groupId: string, failed: readonly FailedEntry[], listed: readonly ListedEntry[]) {
-  const failedByKey = new Map(failed.filter(keyOf).map((entry) => [keyOf(entry), entry]));
-  const unkeyedFailures = failed.filter((entry) => !keyOf(entry));
-  const listedByKey = new Map(listed.map((entry) => [keyOf(entry), entry]));
+  const unkeyedFailures = failed.filter((entry) => !entry.customFields);
   const results = new Map<string, DeliveryResult>();
   for (const outgoing of messages) {
-    const key = solapiJobKey(outgoing.jobKey);
-    let failedEntry = failedByKey.get(key);
+    let failedEntry = failed.find((entry) => carriesJob(entry.customFields, outgoing));
     if (!failedEntry && unkeyedFailures.length > 0) {
       const index = unkeyedFailures.findIndex(
         (entry) => entry.to === outgoing.message.to && entry.type === SOLAPI_TYPE[outgoing.channel],
@@ -86,17 +86,17 @@ function readResponse(messages: readonly OutgoingMessage[], groupId: string, fai
       if (index >= 0) failedEntry = unkeyedFailures.splice(index, 1)[0];
     }
     if (failedEntry) {
-      results.set(outgoing.jobKey, refusal(outgoing.channel, groupId, failedEntry));
+      results.set(outgoing.id, refusal(outgoing.channel, groupId, failedEntry));
       continue;
     }
-    const messageId = listedByKey.get(key)?.messageId ?? "";
-    results.set(outgoing.jobKey, { status: "accepted", channel: outgoing.channel, groupId, messageId });
+    const messageId = listed.find((entry) => carriesJob(entry.customFields, outgoing))?.messageId ?? "";
+    results.set(outgoing.id, { status: "accepted", channel: outgoing.channel, groupId, messageId });
   }
   return results;
 }
 
 function failedResults(messages: readonly OutgoingMessage[], error: SolapiRequestError): Map<string, DeliveryResult> {
-  return new Map(messages.map((message) => [message.jobKey, { status: "failed", channel: message.channel, error } as const]));
+  return new Map(messages.map((message) => [message.id, { status: "failed", channel: message.channel, error } as const]));
 }
 
 export interface GatewayOptions {
@@ -132,25 +132,26 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
   return {
     mode: config.mode,
 
-    async send(messages) {
-      if (messages.length === 0) return new Map();
-      const results = await sendRequest(messages);
-      const first = results.values().next().value;
-      const rejectedWhole = first?.status === "failed" && first.error.kind === "permanent" && !first.error.ambiguous;
-      if (!rejectedWhole || messages.length === 1) return results;
-      // Nothing of a rejected request was taken: send each alone so one bad message cannot fail its neighbours.
-      const alone = await Promise.all(messages.map((message) => sendRequest([message])));
-      return new Map(alone.flatMap((result) => [...result]));
+    send(messages, options = {}) {
+      if (messages.length === 0) return Promise.resolve(new Map());
+      return sendingBy(options.startBy, async () => {
+        const results = await sendRequest(messages);
+        const first = results.values().next().value;
+        const rejectedWhole = first?.status === "failed" && first.error.kind === "permanent" && !first.error.ambiguous;
+        if (!rejectedWhole || messages.length === 1) return results;
+        // Nothing of a rejected request was taken: send each alone so one bad message cannot fail its neighbours.
+        const alone = await Promise.all(messages.map((message) => sendRequest([message])));
+        return new Map(alone.flatMap((result) => [...result]));
+      });
     },
 
-    async findSent({ to, jobKey, since }) {
-      const key = solapiJobKey(jobKey);
+    async findSent({ to, jobKey, tenantId, since }) {
       let startKey: string | undefined;
       for (let page = 0; page < 10; page += 1) {
         const response = await sdk.getMessages({ to, startDate: since, limit: 100, ...(startKey ? { startKey } : {}) }).catch((error: unknown) => {
           throw classifySolapiError(error);
         });
-        const found = Object.values(response.messageList).find((message) => message.customFields?.[JOB_KEY_FIELD] === key);
+        const found = Object.values(response.messageList).find((message) => carriesJob(message.customFields, { jobKey, tenantId }));
         if (found) {
           return {
             groupId: found.groupId ?? "",

@@ -15,6 +15,12 @@ export interface FailureOptions {
   /** Not the message's fault: an operator must act (credentials, balance). */
   alert?: boolean;
   httpStatus?: number;
+  /**
+   * Solapi answered the request (an HTTP status, or a 2xx body we could not read): it is done with
+   * it, so a look-up that finds nothing proves nothing was taken. A timeout or a dropped connection
+   * says nothing of the kind: Solapi may still be registering the request.
+   */
+  answered?: boolean;
 }
 
 /** A Solapi request that failed as a whole: no message in it has a per-message answer. */
@@ -23,6 +29,7 @@ export class SolapiRequestError extends Error {
   readonly minRetrySeconds: number;
   readonly alert: boolean;
   readonly httpStatus?: number;
+  readonly answered: boolean;
 
   constructor(
     readonly kind: FailureKind,
@@ -36,13 +43,18 @@ export class SolapiRequestError extends Error {
     this.minRetrySeconds = options.minRetrySeconds ?? 0;
     this.alert = options.alert ?? false;
     this.httpStatus = options.httpStatus;
+    this.answered = options.answered ?? options.httpStatus !== undefined;
   }
 }
 
-/** Phases our transport reports in its error message: the SDK keeps only the message (solapi.md §2). */
-export type TransportPhase = "unreachable" | "timeout" | "dropped";
+/**
+ * Phases our transport reports in its error message: the SDK keeps only the message (solapi.md §2).
+ * `late`: the send window closed before the request could leave (pipeline/send-window.ts), so it
+ * was never sent.
+ */
+export type TransportPhase = "unreachable" | "late" | "timeout" | "dropped";
 export const TRANSPORT_ERROR_PREFIX = "solapi transport";
-const TRANSPORT_MESSAGE = new RegExp(`^${TRANSPORT_ERROR_PREFIX} (unreachable|timeout|dropped): (.*)$`);
+const TRANSPORT_MESSAGE = new RegExp(`^${TRANSPORT_ERROR_PREFIX} (unreachable|late|timeout|dropped): (.*)$`);
 
 const BALANCE_RETRY_SECONDS = 300;
 const RATE_LIMIT_RETRY_SECONDS = 30;
@@ -74,12 +86,15 @@ function classifyClientError(error: ClientError): SolapiRequestError {
   return new SolapiRequestError("permanent", error.errorCode, reason, common);
 }
 
+const NOT_SENT_PHASES: readonly TransportPhase[] = ["unreachable", "late"];
+
 function classifyTransportMessage(cause: string): SolapiRequestError {
   const match = TRANSPORT_MESSAGE.exec(cause);
   const phase = (match?.[1] ?? "dropped") as TransportPhase;
-  const reason = clip(`Solapi request ${phase === "unreachable" ? "could not be delivered" : "got no answer"}: ${cause}`);
-  // An unreachable server never saw the request; any other lost answer may hide an accepted send.
-  return new SolapiRequestError("transient", `transport_${phase}`, reason, { ambiguous: phase !== "unreachable" });
+  const notSent = NOT_SENT_PHASES.includes(phase);
+  const reason = clip(`Solapi request ${notSent ? "was not sent" : "got no answer"}: ${cause}`);
+  // An unreachable server never saw the request, nor one that never left; any other lost answer may hide an accepted send.
+  return new SolapiRequestError("transient", `transport_${phase}`, reason, { ambiguous: !notSent });
 }
 
 /** Maps whatever the SDK threw for a whole request to a typed, classified failure. */
@@ -108,13 +123,15 @@ export function classifySolapiError(error: unknown): SolapiRequestError {
   }
   const message = errorMessage(error);
   // A 2xx whose body the SDK could not read (TypeError) or anything unforeseen: the send may have happened.
-  return new SolapiRequestError("transient", "unexpected", clip(`unexpected Solapi failure: ${message}`), { ambiguous: true });
+  return new SolapiRequestError("transient", "unexpected", clip(`unexpected Solapi failure: ${message}`), { ambiguous: true, answered: true });
 }
 
 export interface StatusClassification {
   kind: FailureKind;
   minRetrySeconds: number;
   alert: boolean;
+  /** Our Solapi account's balance ran short: no other channel can help either (CONTRACT §2). */
+  insufficientBalance: boolean;
 }
 
 const PERMANENT_STATUS = new Set([
@@ -130,11 +147,11 @@ export function classifyMessageStatus(statusCode: string): StatusClassification 
   const code = Number(statusCode);
   // 1033–1053: Kakao channel, template or button refused (template not approved, content mismatch).
   if ((code >= KAKAO_STATUS_FIRST && code <= KAKAO_STATUS_LAST) || PERMANENT_STATUS.has(statusCode)) {
-    return { kind: "permanent", minRetrySeconds: 0, alert: statusCode === "1062" };
+    return { kind: "permanent", minRetrySeconds: 0, alert: statusCode === "1062", insufficientBalance: false };
   }
   if (BALANCE_STATUS.has(statusCode)) {
-    return { kind: "transient", minRetrySeconds: BALANCE_RETRY_SECONDS, alert: true };
+    return { kind: "transient", minRetrySeconds: BALANCE_RETRY_SECONDS, alert: true, insufficientBalance: true };
   }
   // 1024/2024 are Solapi-side errors; unknown codes are retried and reach a person through the DLQ.
-  return { kind: "transient", minRetrySeconds: 0, alert: false };
+  return { kind: "transient", minRetrySeconds: 0, alert: false, insufficientBalance: false };
 }

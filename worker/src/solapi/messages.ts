@@ -86,8 +86,12 @@ export function lmsSubject(text: string, subject?: string): string {
   return result.trim();
 }
 
-/** The custom field every message carries, so a send can be found again by its job (getMessages). */
+/**
+ * The custom fields every message carries, so a send can be found again by its job (getMessages):
+ * a job is its key within its tenant (CONTRACT §4), so both travel.
+ */
 export const JOB_KEY_FIELD = "jobKey";
+export const TENANT_FIELD = "tenantId";
 const CUSTOM_FIELD_MAX_LENGTH = 100;
 
 /** Solapi limits a custom field value to 100 characters (status 1032); longer keys travel as a digest. */
@@ -96,8 +100,24 @@ export function solapiJobKey(jobKey: string): string {
   return `sha256:${createHash("sha256").update(jobKey).digest("hex")}`;
 }
 
-export interface TextMessageInput {
+/** The job a message belongs to, as Solapi keeps it. */
+export interface MessageOwner {
   jobKey: string;
+  tenantId: number;
+}
+
+export function jobCustomFields(owner: MessageOwner): Record<string, string> {
+  return { [JOB_KEY_FIELD]: solapiJobKey(owner.jobKey), [TENANT_FIELD]: String(owner.tenantId) };
+}
+
+/** Whether a message Solapi holds was sent for this job. Messages sent before tenants travelled carry only the key. */
+export function carriesJob(customFields: Record<string, string> | null | undefined, owner: MessageOwner): boolean {
+  if (customFields?.[JOB_KEY_FIELD] !== solapiJobKey(owner.jobKey)) return false;
+  const tenant = customFields[TENANT_FIELD];
+  return tenant === undefined || tenant === String(owner.tenantId);
+}
+
+export interface TextMessageInput extends MessageOwner {
   to: string;
   from: string;
   text: string;
@@ -115,13 +135,12 @@ export function buildTextMessage(input: TextMessageInput): { channel: "sms" | "l
       text: input.text,
       type: channel === "sms" ? "SMS" : "LMS",
       ...(subject ? { subject } : {}),
-      customFields: { [JOB_KEY_FIELD]: solapiJobKey(input.jobKey) },
+      customFields: jobCustomFields(input),
     },
   };
 }
 
-export interface AlimtalkMessageInput {
-  jobKey: string;
+export interface AlimtalkMessageInput extends MessageOwner {
   to: string;
   pfId: string;
   templateId: string;
@@ -134,7 +153,7 @@ export interface AlimtalkMessageInput {
 }
 
 export function buildAlimtalkMessage(input: AlimtalkMessageInput): { channel: "alimtalk"; message: SolapiMessage } {
-  const substitute = input.substitute ? buildTextMessage({ jobKey: input.jobKey, to: input.to, ...input.substitute }) : undefined;
+  const substitute = input.substitute ? buildTextMessage({ jobKey: input.jobKey, tenantId: input.tenantId, to: input.to, ...input.substitute }) : undefined;
   const variables = Object.fromEntries(Object.entries(input.variables).map(([name, value]) => [`#{${name}}`, value]));
   return {
     channel: "alimtalk",
@@ -161,7 +180,7 @@ export function buildAlimtalkMessage(input: AlimtalkMessageInput): { channel: "a
             ],
           }
         : {}),
-      customFields: { [JOB_KEY_FIELD]: solapiJobKey(input.jobKey) },
+      customFields: jobCustomFields(input),
     },
   };
 }

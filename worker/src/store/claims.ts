@@ -1,19 +1,22 @@
 /**
- * Claiming a group of jobs in the send log: every new key in one INSERT, and the few keys already
- * on record one by one — finished (a duplicate), held by a live worker (busy), or left by a dead
- * one (taken over, and asked of Solapi first when a send had begun).
+ * Claiming a group of jobs in the send log: every new job in one INSERT, and the few already on record
+ * one by one — finished (a duplicate), held by a live worker (busy), a send that may still be reaching
+ * Solapi (wait), or left by a dead worker or UNKNOWN (taken over, and asked of Solapi first when a send
+ * had begun).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { maskPhone } from "../log";
-import { type ClaimState, decideClaim, type JobOutcome } from "../pipeline/decide";
-import { findEarlierSend, type ReceivedJob } from "../pipeline/ledger";
+import { decideClaim, type JobOutcome } from "../pipeline/decide";
+import { findEarlierSend, jobIdentity, type ReceivedJob } from "../pipeline/ledger";
 import type { SolapiGateway } from "../solapi/client";
-import { claimOwners, findLogEntry, insertClaims, type NewClaim, recipientHash, takeOverClaim } from "./message-log";
+import { claimHolders, findLogEntry, insertClaims, type LogEntry, type NewClaim, recipientHash, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
 import { errorMessage } from "../error-message";
 
 const BUSY_WAIT_MS = 3_000;
 const BUSY_POLL_MS = 100;
+/** A send left by another worker settles within its window (pipeline/send-window.ts): wait it out, within reason. */
+const MAX_SETTLE_WAIT_MS = 60_000;
 
 export function retry(reason: string, options: { ambiguous?: boolean; minDelaySeconds?: number } = {}): JobOutcome {
   return { kind: "retry", reason, ambiguous: options.ambiguous ?? false, minDelaySeconds: options.minDelaySeconds ?? 0, alert: false };
@@ -38,50 +41,70 @@ export function newClaim(item: ReceivedJob, owner: string): NewClaim {
 
 /** The result of claiming one job. */
 export type Claim =
-  | { claimed: true; owner: string; /** a send began under an expired claim and Solapi must be asked */ uncertain: boolean }
+  | { claimed: true; rowId: number; owner: string; /** a send began under the row before and Solapi must be asked */ uncertain: boolean }
   | { claimed: false; outcome: JobOutcome };
 
 /**
  * A claim held by a live worker is usually a copy of a job being finished right now: wait a little
- * for it rather than spend one of the copy's receives.
+ * for it rather than spend one of the copy's receives. A send left by a worker that died or paused
+ * is waited out until Solapi has registered it, so that asking Solapi then settles the question.
  */
-async function settledRow(db: Db, key: string): Promise<ClaimState | undefined> {
-  const deadline = Date.now() + BUSY_WAIT_MS;
+async function settledRow(db: Db, item: ReceivedJob): Promise<LogEntry | undefined> {
+  const busyUntil = Date.now() + BUSY_WAIT_MS;
+  const settleUntil = Date.now() + MAX_SETTLE_WAIT_MS;
   for (;;) {
-    const row = await findLogEntry(db, key);
-    if (!row || row.status !== "CLAIMED" || row.leaseExpired || Date.now() >= deadline) return row;
-    await sleep(BUSY_POLL_MS);
+    const row = await findLogEntry(db, { tenantId: item.job.tenantId, key: item.key });
+    if (!row) return row;
+    const decision = decideClaim(row);
+    if (decision.decision === "busy" && Date.now() < busyUntil) await sleep(BUSY_POLL_MS);
+    else if (decision.decision === "wait" && Date.now() + decision.ms <= settleUntil) await sleep(decision.ms + BUSY_POLL_MS);
+    else return row;
   }
 }
 
 async function claimExisting(db: Db, item: ReceivedJob, owner: string): Promise<Claim> {
-  const row = await settledRow(db, item.key);
+  const row = await settledRow(db, item);
   if (!row) return { claimed: false, outcome: retry("the job's log row vanished while it was being claimed") };
   const decision = decideClaim(row);
   switch (decision.decision) {
     case "done":
       return { claimed: false, outcome: { kind: "duplicate", status: decision.status, reason: `already ${decision.status} by an earlier delivery` } };
-    case "unknown":
-      return { claimed: false, outcome: { kind: "unknown", reason: "an earlier attempt's outcome is unknown (status UNKNOWN)" } };
     case "busy":
       // Usually a copy of a job another worker is finishing right now: look again after the usual back-off.
       return { claimed: false, outcome: retry("another worker holds this job's claim") };
+    case "wait":
+      return {
+        claimed: false,
+        outcome: retry("an earlier attempt's send may still be reaching Solapi: asking once it has settled", {
+          ambiguous: true,
+          minDelaySeconds: Math.ceil(decision.ms / 1000),
+        }),
+      };
     case "take-over":
-      if (!(await takeOverClaim(db, item.key, newClaim(item, owner)))) return { claimed: false, outcome: retry("another worker took this job's claim first") };
-      return { claimed: true, owner, uncertain: decision.uncertain };
+      // Conditional on the row being exactly as read: a worker that passed the fence meanwhile wins.
+      if (!(await takeOverClaim(db, row, newClaim(item, owner)))) {
+        return { claimed: false, outcome: retry("another worker moved this job's claim on first") };
+      }
+      return { claimed: true, rowId: row.rowId, owner, uncertain: decision.uncertain };
   }
 }
 
 /** Claims every job of a group: owner tokens are unique per claim, so a row holding ours is ours. */
 export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor: () => string): Promise<Map<string, Claim>> {
-  const owners = new Map(items.map((item) => [item.key, ownerFor()]));
-  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.key)!)));
-  const holders = await claimOwners(db, [...owners.keys()]);
+  const owners = new Map(items.map((item) => [item.id, ownerFor()]));
+  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.id)!)));
+  const holders = new Map(
+    (await claimHolders(db, items.map((item) => ({ tenantId: item.job.tenantId, key: item.key })))).map((holder) => [jobIdentity(holder.tenantId, holder.key), holder]),
+  );
   const claims = new Map<string, Claim>();
   await Promise.all(
     items.map(async (item) => {
-      const owner = owners.get(item.key)!;
-      claims.set(item.key, holders.get(item.key) === owner ? { claimed: true, owner, uncertain: false } : await claimExisting(db, item, owner));
+      const owner = owners.get(item.id)!;
+      const holder = holders.get(item.id);
+      claims.set(
+        item.id,
+        holder?.owner === owner ? { claimed: true, rowId: holder.rowId, owner, uncertain: false } : await claimExisting(db, item, owner),
+      );
     }),
   );
   return claims;

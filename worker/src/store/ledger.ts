@@ -1,32 +1,24 @@
 /**
- * The MySQL ledger: the send log's claims and leases, tenant credits and the reservation check,
- * behind the pipeline's Ledger interface, a group of jobs at a time. Every money movement shares a
+ * The MySQL ledger: the send log's claims and leases, tenant credits and the admission checks, behind
+ * the pipeline's Ledger interface, a group of jobs at a time. Every money movement shares a
  * transaction with the claim rows it belongs to, so a refund can happen only once.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
 import { backOff } from "exponential-backoff";
 import type { Logger } from "../log";
 import { type JobOutcome, type Prices, priceFor, type SendDefaults, type Transition, transitionFor } from "../pipeline/decide";
-import type { Admission, ChargeRequest, Ending, Ledger, ReceivedJob } from "../pipeline/ledger";
+import type { Admission, ChargeRequest, ChargeResult, Ending, Ledger, ReceivedJob } from "../pipeline/ledger";
+import type { SendWindow } from "../pipeline/send-window";
 import type { SolapiGateway } from "../solapi/client";
+import { admitToTenants } from "./admission";
 import { askSolapi, claimGroup, retry } from "./claims";
 import { DatabaseHealth } from "./health";
-import {
-  clearCharges,
-  closeClaim,
-  closeClaims,
-  extendLeases,
-  lockClaim,
-  type LockedClaim,
-  lockClaims,
-  markSendsStarted,
-  recordSents,
-  releaseClaim,
-} from "./message-log";
+import { LeaseKeeper } from "./leases";
+import { clearCharges, closeClaims, type LockedClaim, lockClaims, markSendsStarted, markUnknown, recordSents, releaseClaim, rowsMissingSends } from "./message-log";
 import { type Connection, type Db, inTransaction } from "./pool";
-import { findReservations, isCancelled } from "./reservations";
-import { creditBack, debitCredits, findTenants } from "./tenants";
+import { creditBack, debitCredits } from "./tenants";
 import { errorMessage } from "../error-message";
 
 export interface MysqlLedgerOptions {
@@ -34,16 +26,18 @@ export interface MysqlLedgerOptions {
   solapi: SolapiGateway;
   /** From the environment; a tenant's own sender and Kakao channel come first. */
   defaults: SendDefaults;
+  /** The SQS visibility timeout: a claim is renewed to last as long. */
+  leaseMs: number;
+  window: SendWindow;
   log: Logger;
 }
 
 /** What this process knows of a job it has claimed and not yet finished. */
 interface HeldClaim {
+  rowId: number;
   owner: string;
-  tenantId: number;
+  item: ReceivedJob;
   prices: Prices;
-  /** When the claim's lease ends (ms since the epoch, this machine's clock). */
-  leaseEndsAt: number;
 }
 
 const NO_PRICES: Prices = { sms: "0", lms: "0", alimtalk: "0" };
@@ -59,151 +53,186 @@ async function refund(connection: Connection, claims: readonly LockedClaim[]): P
   }
 }
 
+/** One attempt at the fence; everything it decides is returned, so a retried transaction starts clean. */
+interface FenceResult {
+  refusals: Map<string, JobOutcome>;
+  /** Claims another worker holds now: this process lets go of them. */
+  lost: string[];
+  started: number[];
+  startBy?: number;
+}
+
 export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
-  const { db, solapi, log } = options;
+  const { db, solapi, log, window } = options;
   const processOwner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let claimsMade = 0;
   const held = new Map<string, HeldClaim>();
   const health = new DatabaseHealth(db, log);
+  const leases = new LeaseKeeper(db, options.leaseMs, log, (error) => health.note(error));
+
+  function letGo(id: string): HeldClaim | undefined {
+    const claim = held.get(id);
+    held.delete(id);
+    if (claim) leases.forget(claim.rowId);
+    return claim;
+  }
 
   /** Refunds one claim and clears its send mark: its previous attempt sent nothing. */
-  async function refundOne(key: string, owner: string): Promise<void> {
+  async function refundOne(claim: Pick<HeldClaim, "rowId" | "owner">): Promise<void> {
     await inTransaction(db, async (connection) => {
-      const claim = await lockClaim(connection, key, owner);
-      if (!claim) return;
-      await refund(connection, [{ key, owner, ...claim }]);
-      await clearCharges(connection, [key]);
+      const locked = (await lockClaims(connection, [claim.rowId], [claim.owner])).get(claim.rowId);
+      if (!locked) return;
+      await refund(connection, [locked]);
+      await clearCharges(connection, [claim.rowId]);
     });
   }
 
   async function admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>> {
     const admissions = new Map<string, Admission>();
-    const turnAway = (key: string, outcome: JobOutcome) => admissions.set(key, { admitted: false, outcome });
+    const turnAway = (item: ReceivedJob, outcome: JobOutcome) => admissions.set(item.id, { admitted: false, outcome });
     const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`);
     const claimed: ReceivedJob[] = [];
     await Promise.all(
       items.map(async (item) => {
-        const claim = claims.get(item.key)!;
-        if (!claim.claimed) return turnAway(item.key, claim.outcome);
-        held.set(item.key, { owner: claim.owner, tenantId: item.job.tenantId, prices: NO_PRICES, leaseEndsAt: Date.now() + item.leaseMs });
+        const claim = claims.get(item.id)!;
+        if (!claim.claimed) return turnAway(item, claim.outcome);
+        held.set(item.id, { rowId: claim.rowId, owner: claim.owner, item, prices: NO_PRICES });
+        leases.hold(claim.rowId, claim.owner, Date.now() + item.leaseMs);
         if (claim.uncertain) {
-          // A send began under the expired claim and its answer was never written: ask Solapi.
+          // A send began under the row and settled without its answer written: ask Solapi.
           const earlier = await askSolapi(solapi, item);
-          if (earlier) return turnAway(item.key, earlier);
-          await refundOne(item.key, claim.owner);
+          if (earlier) return turnAway(item, earlier);
+          await refundOne(claim);
         }
         claimed.push(item);
       }),
     );
-
-    const tenants = await findTenants(db, [...new Set(claimed.map((item) => item.job.tenantId))]);
-    const reservationIds = claimed.flatMap((item) => (item.job.reservationId === undefined ? [] : [item.job.reservationId]));
-    const reservations = await findReservations(db, [...new Set(reservationIds)]);
-    for (const item of claimed) {
-      const tenant = tenants.get(item.job.tenantId);
-      if (!tenant) turnAway(item.key, { kind: "failed", reason: `tenant ${item.job.tenantId} does not exist` });
-      else if (!tenant.messagingEnabled) turnAway(item.key, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `messaging is disabled for tenant ${tenant.id}` });
-      else if (item.job.reservationId !== undefined && isCancelled(reservations, tenant.id, item.job.reservationId)) {
-        turnAway(item.key, { kind: "skipped", status: "SKIPPED_CANCELLED", reason: `reservation ${item.job.reservationId} is cancelled` });
-      } else {
-        held.get(item.key)!.prices = tenant.prices;
-        admissions.set(item.key, {
-          admitted: true,
-          defaults: { sender: tenant.sender ?? options.defaults.sender, pfId: tenant.kakaoPfId ?? options.defaults.pfId, templateId: options.defaults.templateId },
-        });
-      }
+    const { admissions: decided, tenants } = await admitToTenants(db, claimed, options.defaults);
+    for (const [id, admission] of decided) {
+      admissions.set(id, admission);
+      const claim = held.get(id)!;
+      if (admission.admitted) claim.prices = tenants.get(claim.item.job.tenantId)!.prices;
     }
     return admissions;
   }
 
   /**
-   * One transaction for the group: lock the claims (the fence: only their owners get past), refund
-   * replaced charges, debit each tenant — all its jobs in one conditional UPDATE when its credits
-   * cover them, else job by job — and mark the sends started.
+   * The fence, in one transaction for the group: lock the claims — only a live claim's owner gets
+   * past — refund replaced charges, debit each tenant (all its jobs in one conditional UPDATE when its
+   * credits cover them, else job by job), mark the sends started and stretch the claims over them.
    */
-  async function charge(requests: readonly ChargeRequest[]): Promise<Map<string, JobOutcome>> {
-    const refusals = new Map<string, JobOutcome>();
-    const mine = requests.filter((request) => held.has(request.item.key));
-    for (const request of requests) if (!held.has(request.item.key)) refusals.set(request.item.key, retry("the job is not claimed by this worker"));
-    if (mine.length === 0) return refusals;
-    await inTransaction(db, async (connection) => {
-      const locked = await lockClaims(connection, mine.map((request) => request.item.key), mine.map((request) => held.get(request.item.key)!.owner));
-      const charging = mine.filter((request) => {
-        if (locked.get(request.item.key)?.owner === held.get(request.item.key)!.owner) return true;
-        held.delete(request.item.key);
-        refusals.set(request.item.key, retry("another worker took this job's claim"));
+  async function fence(connection: Connection, requests: readonly ChargeRequest[]): Promise<FenceResult> {
+    const result: FenceResult = { refusals: new Map(), lost: [], started: [] };
+    const claims = requests.map((request) => held.get(request.item.id)!);
+    const locked = await lockClaims(connection, claims.map((claim) => claim.rowId), claims.map((claim) => claim.owner));
+    const charging = requests.filter((request, index) => {
+      const lock = locked.get(claims[index]!.rowId);
+      if (lock?.owner !== claims[index]!.owner) {
+        result.lost.push(request.item.id);
+        result.refusals.set(request.item.id, retry("another worker took this job's claim"));
         return false;
-      });
-      await refund(connection, charging.filter((request) => request.replacing).map((request) => locked.get(request.item.key)!));
-      const byTenant = new Map<number, ChargeRequest[]>();
-      for (const request of charging) byTenant.set(held.get(request.item.key)!.tenantId, [...(byTenant.get(held.get(request.item.key)!.tenantId) ?? []), request]);
-      const started: { key: string; channel: ChargeRequest["channel"]; amount: string }[] = [];
-      const short: string[] = [];
-      for (const [tenantId, tenantRequests] of [...byTenant].sort((a, b) => a[0] - b[0])) {
-        const priced = tenantRequests.map((request) => ({ request, price: priceFor(request.channel, held.get(request.item.key)!.prices) }));
-        const total = priced.reduce((sum, { price }) => sum + cents(price), 0);
-        const all = total === 0 || (await debitCredits(connection, tenantId, amount(total)));
-        for (const { request, price } of priced) {
-          if (all || cents(price) === 0 || (await debitCredits(connection, tenantId, price))) {
-            started.push({ key: request.item.key, channel: request.channel, amount: price });
-          } else {
-            short.push(request.item.key);
-            refusals.set(request.item.key, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `credits do not cover the ${request.channel} price of ${price}` });
-          }
+      }
+      if (!lock.leaseLive) {
+        result.refusals.set(request.item.id, retry("this worker's claim ran out before the send could start (a pause or a starved CPU?): not sent"));
+        return false;
+      }
+      return true;
+    });
+    await refund(connection, charging.filter((request) => request.replacing).map((request) => locked.get(held.get(request.item.id)!.rowId)!));
+    const byTenant = new Map<number, ChargeRequest[]>();
+    for (const request of charging) byTenant.set(request.item.job.tenantId, [...(byTenant.get(request.item.job.tenantId) ?? []), request]);
+    const started: { rowId: number; channel: ChargeRequest["channel"]; amount: string }[] = [];
+    const short: number[] = [];
+    for (const [tenantId, tenantRequests] of [...byTenant].sort((a, b) => a[0] - b[0])) {
+      const priced = tenantRequests.map((request) => ({ request, claim: held.get(request.item.id)!, price: priceFor(request.channel, held.get(request.item.id)!.prices) }));
+      const total = priced.reduce((sum, { price }) => sum + cents(price), 0);
+      const all = total === 0 || (await debitCredits(connection, tenantId, amount(total)));
+      for (const { request, claim, price } of priced) {
+        if (all || cents(price) === 0 || (await debitCredits(connection, tenantId, price))) {
+          started.push({ rowId: claim.rowId, channel: request.channel, amount: price });
+        } else {
+          short.push(claim.rowId);
+          result.refusals.set(request.item.id, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `credits do not cover the ${request.channel} price of ${price}` });
         }
       }
-      await clearCharges(connection, short);
-      await markSendsStarted(connection, started);
-    });
-    return refusals;
+    }
+    await clearCharges(connection, short);
+    // Taken before the send mark is written, so the request's deadline can only fall inside the database's window.
+    if (started.length > 0) result.startBy = performance.now() + window.startBudgetMs;
+    await markSendsStarted(connection, started, window);
+    result.started = started.map((send) => send.rowId);
+    return result;
   }
 
-  type Closing = Ending & { transition: Transition; claim: HeldClaim };
+  async function charge(requests: readonly ChargeRequest[]): Promise<ChargeResult> {
+    const refusals = new Map<string, JobOutcome>();
+    const mine = requests.filter((request) => held.has(request.item.id));
+    for (const request of requests) if (!held.has(request.item.id)) refusals.set(request.item.id, retry("the job is not claimed by this worker"));
+    if (mine.length === 0) return { refusals };
+    const fenced = await inTransaction(db, (connection) => fence(connection, mine));
+    for (const id of fenced.lost) letGo(id);
+    for (const rowId of fenced.started) leases.stretch(rowId, Date.now() + window.fenceLeaseMs);
+    for (const [id, outcome] of fenced.refusals) refusals.set(id, outcome);
+    return { refusals, startBy: fenced.startBy };
+  }
+
+  /** `leaseEndsAt`: when the claim's lease was last known to end (this machine's clock). */
+  type Closing = Ending & { transition: Transition; claim: HeldClaim; leaseEndsAt?: number };
 
   async function recordSent(sent: readonly Closing[]): Promise<void> {
-    const recorded = await recordSents(
-      db,
-      sent.map(({ item, outcome, claim }) => {
-        const sentOutcome = outcome as Extract<JobOutcome, { kind: "sent" }>;
-        return { key: item.key, owner: claim.owner, channel: sentOutcome.channel, groupId: sentOutcome.groupId, messageId: sentOutcome.messageId };
-      }),
-    );
-    if (recorded < sent.length) log.error("sent jobs' claims were lost before they were recorded", { jobs: sent.length - recorded });
+    const records = sent.map(({ outcome, claim }) => {
+      const sentOutcome = outcome as Extract<JobOutcome, { kind: "sent" }>;
+      return {
+        rowId: claim.rowId,
+        owner: claim.owner,
+        channel: sentOutcome.channel,
+        groupId: sentOutcome.groupId,
+        messageId: sentOutcome.messageId,
+        fallbackReason: sentOutcome.fallbackReason,
+      };
+    });
+    if ((await recordSents(db, records)) === records.length) return;
+    const missing = new Set(await rowsMissingSends(db, records));
+    const lost = sent.filter(({ claim }) => missing.has(claim.rowId));
+    // Another worker took these claims over after their leases ran out; it finds the sends in Solapi.
+    log.error("sent jobs' claims were lost before they were recorded", {
+      jobs: lost.map(({ item }) => ({ job: item.key, tenant_id: item.job.tenantId })),
+      message_ids: lost.map(({ outcome }) => (outcome as Extract<JobOutcome, { kind: "sent" }>).messageId),
+    });
   }
 
   async function recordClosed(closing: readonly Closing[]): Promise<void> {
     await inTransaction(db, async (connection) => {
-      const locked = await lockClaims(connection, closing.map(({ item }) => item.key), closing.map(({ claim }) => claim.owner));
-      const mine = closing.filter(({ item, claim }) => locked.get(item.key)?.owner === claim.owner);
-      await refund(connection, mine.map(({ item }) => locked.get(item.key)!));
+      const locked = await lockClaims(connection, closing.map(({ claim }) => claim.rowId), closing.map(({ claim }) => claim.owner));
+      const mine = closing.filter(({ claim }) => locked.get(claim.rowId)?.owner === claim.owner);
+      await refund(connection, mine.map(({ claim }) => locked.get(claim.rowId)!));
       await closeClaims(
         connection,
-        mine.map(({ item, transition }) => {
+        mine.map(({ claim, transition }) => {
           const close = transition as Extract<Transition, { write: "close" }>;
-          return { key: item.key, status: close.status, reason: close.reason };
+          return { rowId: claim.rowId, status: close.status, reason: close.reason };
         }),
       );
     });
   }
 
-  async function recordOne({ item, transition, claim }: Closing): Promise<void> {
+  async function recordOne({ transition, claim }: Closing): Promise<void> {
     if (transition.write === "unknown") {
       await inTransaction(db, async (connection) => {
-        if (await lockClaim(connection, item.key, claim.owner)) await closeClaim(connection, item.key, "UNKNOWN", transition.reason);
+        if ((await lockClaims(connection, [claim.rowId], [claim.owner])).has(claim.rowId)) await markUnknown(connection, claim.rowId, transition.reason);
       });
     } else if (transition.write === "release") {
-      if (transition.refund) await refundOne(item.key, claim.owner);
-      await releaseClaim(db, item.key, claim.owner, transition.reason);
+      if (transition.refund) await refundOne(claim);
+      await releaseClaim(db, claim.rowId, claim.owner, transition.reason);
     }
   }
 
   /** Writes a group's ends: sends in one statement, refused and skipped jobs in one transaction, the rest one by one. */
   async function finish(endings: readonly Ending[]): Promise<Map<string, JobOutcome>> {
     const mine: Closing[] = endings.flatMap((ending) => {
-      const claim = held.get(ending.item.key);
-      if (!claim) return [];
-      held.delete(ending.item.key);
-      return [{ ...ending, claim, transition: transitionFor(ending.outcome, ending.action) }];
+      const leaseEndsAt = held.has(ending.item.id) ? leases.endsAt(held.get(ending.item.id)!.rowId) : undefined;
+      const claim = letGo(ending.item.id);
+      return claim ? [{ ...ending, claim, leaseEndsAt, transition: transitionFor(ending.outcome, ending.action) }] : [];
     });
     const failed = new Map<Closing, unknown>();
     const persist = async (part: readonly Closing[], step: () => Promise<void>) => {
@@ -224,12 +253,12 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
     }
 
     const replaced = new Map<string, JobOutcome>();
-    for (const [{ item, outcome, claim }, error] of failed) {
+    for (const [{ item, outcome, leaseEndsAt }, error] of failed) {
       const uncertain = outcome.kind === "sent" || (outcome.kind === "retry" && outcome.ambiguous);
       // The claim could not be released either: come back only once it has expired, or the job
       // would find its own stale claim "busy".
-      const leaseLeftSeconds = Math.max(0, Math.ceil((claim.leaseEndsAt - Date.now()) / 1000)) + 1;
-      replaced.set(item.key, retry(`could not write the send log: ${errorMessage(error)}`, { ambiguous: uncertain, minDelaySeconds: leaseLeftSeconds }));
+      const leaseLeftSeconds = Math.max(0, Math.ceil(((leaseEndsAt ?? Date.now()) - Date.now()) / 1000)) + 1;
+      replaced.set(item.id, retry(`could not write the send log: ${errorMessage(error)}`, { ambiguous: uncertain, minDelaySeconds: leaseLeftSeconds }));
     }
     return replaced;
   }
@@ -239,12 +268,10 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
     admit: (items) => admit(items).catch((error: unknown) => health.observe(error)),
     charge: (requests) => charge(requests).catch((error: unknown) => health.observe(error)),
     finish,
-    async extend(keys, leaseMs) {
-      const claims = keys.flatMap((key) => (held.has(key) ? [[key, held.get(key)!] as const] : []));
-      await extendLeases(db, claims.map(([key]) => key), claims.map(([, claim]) => claim.owner), leaseMs).catch((error: unknown) => health.observe(error));
-      for (const [, claim] of claims) claim.leaseEndsAt = Date.now() + leaseMs;
-    },
     ready: (signal) => health.ready(signal),
-    close: () => db.end(),
+    async close() {
+      leases.stop();
+      await db.end();
+    },
   };
 }

@@ -6,8 +6,8 @@ const LOCK_NAME = "academy_messaging_migrate";
 const LOCK_WAIT_SECONDS = 60;
 
 export class SchemaOutOfDateError extends Error {
-  constructor(current: number, wanted: number) {
-    super(`the database schema is at version ${current}, this worker needs ${wanted}: run \`npm run db:migrate\``);
+  constructor(current: number, missing: readonly number[]) {
+    super(`the database schema is at version ${current} and lacks migration ${missing.join(", ")}: run \`npm run db:migrate\``);
     this.name = "SchemaOutOfDateError";
   }
 }
@@ -42,9 +42,12 @@ export async function schemaVersion(db: Db): Promise<number> {
   return Number(rows[0]?.version ?? 0);
 }
 
+/** Every migration must be applied, not only the latest: one skipped in between is as bad as none. */
 export async function assertSchemaCurrent(db: Db): Promise<void> {
   const current = await schemaVersion(db);
-  if (current < LATEST_SCHEMA_VERSION) throw new SchemaOutOfDateError(current, LATEST_SCHEMA_VERSION);
+  const applied = current === 0 ? new Set<number>() : await appliedVersions(db);
+  const missing = MIGRATIONS.map((migration) => migration.version).filter((version) => !applied.has(version));
+  if (missing.length > 0) throw new SchemaOutOfDateError(current, missing);
 }
 
 /**

@@ -2,8 +2,10 @@
  * The schema, as ordered migrations: one file each, named by version. Add a file, then list it here.
  */
 import { initial } from "./001-initial";
+import { tenantKeys } from "./002-tenant-keys";
+import { tenantRoutes } from "./005-tenant-routes";
 import type { Migration } from "./migration";
 
 export type { Migration } from "./migration";
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, tenantKeys, tenantRoutes];
