@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { JobValidationError, normalizePhone, parseDeliverableJob, parseJob, parseJobBody, resolveMode } from "../../worker/src/job";
+import { JobValidationError, normalizePhone, parseDeliverableJob, parseJob, parseJobBody, resolveMode, UNREACHABLE_RECIPIENT } from "../../worker/src/job";
 import { planDelivery } from "../../worker/src/pipeline/decide";
 
 const minimal = { tenant_id: 7, to: "010-1234-5678", text: "안녕하세요" };
@@ -143,8 +143,8 @@ describe("job schema (CONTRACT §1)", () => {
     it("is a job that fails permanently with its reason, not a poison message", () => {
       for (const to of ["02-123-4567", "031 123 4567", "1588-1234", "not a number", "+1 415 555 0100"]) {
         const job = parseJob({ ...minimal, to });
-        expect(job.undeliverable, to).to.equal(landline);
-        expect(planDelivery(job, { sender: "0212345678" }), to).to.deep.equal({ ok: false, reason: landline });
+        expect(job.undeliverable, to).to.equal(UNREACHABLE_RECIPIENT);
+        expect(planDelivery(job, { sender: "0212345678" }), to).to.deep.equal({ ok: false, reason: UNREACHABLE_RECIPIENT });
       }
       expect(parseJob(minimal)).not.to.have.property("undeliverable");
     });

@@ -164,7 +164,7 @@ const environmentSchema = z
     MESSAGING_SHUTDOWN_TIMEOUT: integer(1, 3_600, 100),
     MESSAGING_RETRY_BASE_SECONDS: integer(0, 3_600, 10),
     MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
-    MESSAGING_LOCAL_SQS_PORT: integer(1, 65_535, 9324),
+    MESSAGING_LOCAL_SQS_PORT: integer(0, 65_535, 9324),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),

@@ -48,6 +48,8 @@ const SENDER_NUMBER = /^\d{4,12}$/;
 /** The send log keeps a recipient in 32 characters (message_log.recipient). */
 const RECIPIENT_MAX_LENGTH = 32;
 const NOT_A_MOBILE_NUMBER = "must be a Korean mobile number such as 010-1234-5678";
+/** The failure reason of a job sent to such a number; logged, so it holds no example number to mask. */
+export const UNREACHABLE_RECIPIENT = "to: is not a Korean mobile number (010…): no SMS or AlimTalk can reach it";
 
 const isBlank = (value: unknown) => typeof value === "string" && value.trim() === "";
 
@@ -174,7 +176,7 @@ export function parseJob(body: unknown): Job {
   let undeliverable: string | undefined;
   if (!parsed.success && onlyTheRecipientIsUnreachable(parsed.error.issues)) {
     parsed = jobSchemaAnyRecipient.safeParse(body);
-    undeliverable = `to: ${NOT_A_MOBILE_NUMBER}`;
+    undeliverable = UNREACHABLE_RECIPIENT;
   }
   if (!parsed.success) throw new JobValidationError(describeIssues(parsed.error, body));
   const b = parsed.data;
@@ -200,7 +202,7 @@ export function parseJob(body: unknown): Job {
 /** For producers: a job that could never be delivered is refused before it is enqueued or sent. */
 export function parseDeliverableJob(body: unknown): Job {
   const job = parseJob(body);
-  if (job.undeliverable) throw new JobValidationError([job.undeliverable]);
+  if (job.undeliverable) throw new JobValidationError([`to: ${NOT_A_MOBILE_NUMBER}`]);
   return job;
 }
 

@@ -7,7 +7,7 @@
  * the Django side, `npm run stress -- --endpoint` — can enqueue; and the demo and stress commands,
  * which keep it to 127.0.0.1 on a free port.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createRequestHandler } from "local-aws-sqs";
@@ -48,6 +48,23 @@ export class LocalSqsPortError extends Error {
   }
 }
 
+/**
+ * The emulator's handler, kept from taking the process down: it throws on some malformed requests
+ * (a JSON body without X-Amz-Target), and a stray request must not stop the worker.
+ */
+function guarded(handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      response.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
+      response.end(JSON.stringify({ __type: "com.amazonaws.sqs#InvalidRequest", message: `malformed request: ${(error as Error).message}` }));
+    });
+  };
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => reject(new LocalSqsPortError(host, port, error));
@@ -69,7 +86,7 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
     region: options.region,
     emulateQueueCreationLifecycle: false,
   });
-  const server = createServer(requestHandler);
+  const server = createServer(guarded(requestHandler));
   const port = await listen(server, options.port, options.host);
   service.PORT = port;
   const sqs = new SQSClient({
