@@ -111,3 +111,4 @@ printf '== image %s: %.1f MB (base %.1f MB, worker layer %.1f MB), user %s\n' \
   "$IMAGE" "$(echo "$size / 1000000" | bc -l)" "$(echo "$base_size / 1000000" | bc -l)" "$(echo "($size - $base_size) / 1000000" | bc -l)" "$user"
 [ "$user" = "1000:1000" ] || { echo "verify-image: the image does not run as the non-root user 1000" >&2; exit 1; }
 echo "verify-image: ok"
+"$ROOT/scripts/verify-image-local-stack.sh" "$IMAGE" "$WORK"

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { JobValidationError, normalizePhone, parseJob, parseJobBody, resolveMode } from "../../worker/src/job";
+import { JobValidationError, normalizePhone, parseDeliverableJob, parseJob, parseJobBody, resolveMode, UNREACHABLE_RECIPIENT } from "../../worker/src/job";
+import { planDelivery } from "../../worker/src/pipeline/decide";
 
 const minimal = { tenant_id: 7, to: "010-1234-5678", text: "안녕하세요" };
 
@@ -85,7 +86,7 @@ describe("job schema (CONTRACT §1)", () => {
 
   it("names each field of the wrong type or value", () => {
     const problems = problemsOf({
-      tenant_id: "7",
+      tenant_id: "seven",
       to: "02-123-4567",
       text: "   ",
       message_mode: "fax",
@@ -104,6 +105,63 @@ describe("job schema (CONTRACT §1)", () => {
       "alimtalk_replacements.0.key: must be a template variable name such as name or #{name}",
       "created_at: must be an ISO-8601 date-time",
     ]);
+  });
+
+  describe("lenient where the Python worker was", () => {
+    it("reads message_mode trimmed and in any case; blank means from use_alimtalk_first", () => {
+      expect(parseJob({ ...minimal, message_mode: " SMS " }).mode).to.equal("sms");
+      expect(parseJob({ ...minimal, message_mode: "AlimTalk" }).mode).to.equal("alimtalk");
+      expect(parseJob({ ...minimal, message_mode: "BOTH\n" }).mode).to.equal("both");
+      expect(parseJob({ ...minimal, message_mode: "", use_alimtalk_first: true }).mode).to.equal("both");
+      expect(parseJob({ ...minimal, message_mode: "  ", use_alimtalk_first: false }).mode).to.equal("sms");
+      expect(parseJob({ ...minimal, message_mode: "" }).mode).to.equal("sms");
+      expect(problemsOf({ ...minimal, message_mode: " fax " })).to.deep.equal(["message_mode: must be one of sms, alimtalk, both"]);
+    });
+
+    it("accepts a tenant_id written as a string holding an integer, as Python's int() did", () => {
+      expect(parseJob({ ...minimal, tenant_id: "12" }).tenantId).to.equal(12);
+      expect(parseJob({ ...minimal, tenant_id: " 7 " }).tenantId).to.equal(7);
+      for (const bad of ["seven", "1.5", "-3", "", "1e3"]) {
+        expect(problemsOf({ ...minimal, tenant_id: bad }), bad).to.deep.equal(["tenant_id: must be an integer"]);
+      }
+      expect(problemsOf({ ...minimal, tenant_id: "0" })).to.deep.equal(["tenant_id: must be positive"]);
+    });
+
+    it("treats a blank optional field as absent, as Django writes an empty string for none", () => {
+      const job = parseJob({ ...minimal, sender: "", template_id: "  ", pf_id: "", business_idempotency_key: "", created_at: "" });
+      expect(job).to.include({ sender: undefined, templateId: undefined, pfId: undefined, businessIdempotencyKey: undefined, createdAt: undefined });
+    });
+
+    it("accepts Python's isoformat(): microseconds and +00:00", () => {
+      expect(parseJob({ ...minimal, created_at: "2026-11-30T06:12:45.123456+00:00" }).createdAt).to.equal("2026-11-30T06:12:45.123456+00:00");
+    });
+  });
+
+  describe("a recipient no channel can reach", () => {
+    const landline = "to: must be a Korean mobile number such as 010-1234-5678";
+
+    it("is a job that fails permanently with its reason, not a poison message", () => {
+      for (const to of ["02-123-4567", "031 123 4567", "1588-1234", "not a number", "+1 415 555 0100"]) {
+        const job = parseJob({ ...minimal, to });
+        expect(job.undeliverable, to).to.equal(UNREACHABLE_RECIPIENT);
+        expect(planDelivery(job, { sender: "0212345678" }), to).to.deep.equal({ ok: false, reason: UNREACHABLE_RECIPIENT });
+      }
+      expect(parseJob(minimal)).not.to.have.property("undeliverable");
+    });
+
+    it("is refused at once by producers (parseDeliverableJob), which can tell their caller", () => {
+      expect(() => parseDeliverableJob({ ...minimal, to: "02-123-4567" })).to.throw(JobValidationError, landline);
+    });
+
+    it("is named with every other problem when the body is poison anyway", () => {
+      expect(problemsOf({ tenant_id: 1, to: "02-123-4567", text: "" })).to.deep.equal([landline, "text: must not be empty"]);
+    });
+
+    it("stays poison when there is no recipient at all, or not a string, or too long to record", () => {
+      expect(problemsOf({ ...minimal, to: " - " })).to.deep.equal(["to: must not be empty"]);
+      expect(problemsOf({ ...minimal, to: 1012345678 })).to.deep.equal(["to: must be a string"]);
+      expect(problemsOf({ ...minimal, to: "9".repeat(33) })).to.deep.equal(["to: must be at most 32 characters"]);
+    });
   });
 
   it("refuses a text longer than an LMS can carry, counting EUC-KR bytes", () => {

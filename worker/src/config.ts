@@ -28,6 +28,11 @@ export interface SqsConfig {
   dlqName: string;
   waitSeconds: number;
   visibilityTimeoutSeconds: number;
+  /**
+   * Mock mode with nothing pointing at a real SQS: the worker serves its own SQS-compatible
+   * endpoint on this port, with the queue and DLQ, and polls it (CONTRACT §3 MESSAGING_LOCAL_SQS_PORT).
+   */
+  local?: { port: number };
 }
 
 export interface ConsumerConfig {
@@ -56,6 +61,17 @@ export class ConfigError extends Error {
 
 const MOCK_API_KEY = "MOCK-API-KEY";
 const MOCK_API_SECRET = "MOCK-API-SECRET";
+/** Mock mode's sender when SOLAPI_SENDER is not set, so that jobs written with `"sender": null` go out (mock). */
+export const MOCK_DEFAULT_SENDER = "0212345678";
+/** The local endpoint's long-poll wait: the emulator holds a poll for 10 messages until the wait ends (sqs.md A.1 7c). */
+const LOCAL_WAIT_SECONDS = 1;
+
+/** Whether the environment gives the AWS SDK credentials of its own (keys, a profile, a task or web-identity role). */
+export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
+  return ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"].some(
+    (name) => Boolean(env[name]?.trim()),
+  );
+}
 
 const optionalText = z
   .string()
@@ -148,6 +164,7 @@ const environmentSchema = z
     MESSAGING_SHUTDOWN_TIMEOUT: integer(1, 3_600, 100),
     MESSAGING_RETRY_BASE_SECONDS: integer(0, 3_600, 10),
     MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
+    MESSAGING_LOCAL_SQS_PORT: integer(0, 65_535, 9324),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
@@ -179,6 +196,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const apiKey = mock ? (e.SOLAPI_API_KEY ?? MOCK_API_KEY) : e.SOLAPI_API_KEY!;
   const apiSecret = mock ? (e.SOLAPI_API_SECRET ?? MOCK_API_SECRET) : e.SOLAPI_API_SECRET!;
   const databasePassword = e.DATABASE_URL ? decodeURIComponent(new URL(e.DATABASE_URL).password) : "";
+  // Live mode never serves a queue of its own: a worker that sends for real polls a real queue.
+  const local = mock && !e.AWS_ENDPOINT_URL_SQS && !e.MESSAGING_SQS_QUEUE_URL && !hasAwsCredentials(env);
+  const waitSet = Boolean(env.MESSAGING_SQS_WAIT_SECONDS?.trim());
 
   return {
     solapi: {
@@ -186,7 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mockReason: e.SOLAPI_MOCK ? "SOLAPI_MOCK" : e.DEBUG ? "DEBUG" : undefined,
       apiKey,
       apiSecret,
-      sender: e.SOLAPI_SENDER,
+      sender: e.SOLAPI_SENDER ?? (mock ? MOCK_DEFAULT_SENDER : undefined),
       kakaoPfId: e.SOLAPI_KAKAO_PF_ID,
       kakaoTemplateId: e.SOLAPI_KAKAO_TEMPLATE_ID,
       baseUrl: (e.SOLAPI_BASE_URL ?? "https://api.solapi.com").replace(/\/+$/, ""),
@@ -198,8 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       queueName,
       queueUrl: e.MESSAGING_SQS_QUEUE_URL,
       dlqName: e.MESSAGING_SQS_DLQ_NAME ?? `${queueName}-dlq`,
-      waitSeconds: e.MESSAGING_SQS_WAIT_SECONDS,
+      waitSeconds: local && !waitSet ? LOCAL_WAIT_SECONDS : e.MESSAGING_SQS_WAIT_SECONDS,
       visibilityTimeoutSeconds: e.MESSAGING_VISIBILITY_TIMEOUT,
+      ...(local ? { local: { port: e.MESSAGING_LOCAL_SQS_PORT } } : {}),
     },
     consumer: {
       concurrency: e.MESSAGING_CONCURRENCY,

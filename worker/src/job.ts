@@ -23,6 +23,11 @@ export interface Job {
   createdAt?: string;
   /** Extension: an LMS subject; default the text's first line. */
   subject?: string;
+  /**
+   * Why no channel can reach `to` (a landline, say): a well-formed job that fails permanently,
+   * recorded with this reason, rather than a poison message.
+   */
+  undeliverable?: string;
 }
 
 export class JobValidationError extends Error {
@@ -40,18 +45,55 @@ export function normalizePhone(raw: string): string {
 
 const MOBILE_NUMBER = /^01[016789]\d{7,8}$/;
 const SENDER_NUMBER = /^\d{4,12}$/;
+/** The send log keeps a recipient in 32 characters (message_log.recipient). */
+const RECIPIENT_MAX_LENGTH = 32;
+const NOT_A_MOBILE_NUMBER = "must be a Korean mobile number such as 010-1234-5678";
+/** The failure reason of a job sent to such a number; logged, so it holds no example number to mask. */
+export const UNREACHABLE_RECIPIENT = "to: is not a Korean mobile number (010…): no SMS or AlimTalk can reach it";
 
-/** Python writes `None` for absent values: null and absent mean the same here. */
-const absent = <T extends z.ZodType>(schema: T) =>
-  schema.nullish().transform((value) => (value === null ? undefined : value));
+const isBlank = (value: unknown) => typeof value === "string" && value.trim() === "";
+
+/**
+ * Python writes `None`, and Django an empty string, for a value it does not have: null, blank and
+ * absent mean the same here.
+ */
+const absent = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === null || isBlank(value) ? undefined : value), schema.optional());
 
 const positiveId = z.number({ error: "must be an integer" }).int("must be an integer").positive("must be positive");
+
+/** As Python's `int()` read it: an integer, or a string holding one (`"12"`). */
+const tenantId = z.preprocess((value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value), positiveId);
+
+/** As the Python worker read it: `(message_mode or "").strip().lower()`, blank meaning "from use_alimtalk_first". */
+const messageMode = absent(
+  z.preprocess(
+    (value) => (typeof value === "string" ? value.trim().toLowerCase() : value),
+    z.enum(MESSAGE_MODES, { error: `must be one of ${MESSAGE_MODES.join(", ")}` }),
+  ),
+);
 
 const phone = (pattern: RegExp, what: string) =>
   z
     .string({ error: "must be a string" })
     .transform(normalizePhone)
     .refine((value) => pattern.test(value), { message: `must be ${what}` });
+
+/** `to`, normalised; with `mobileOnly`, a number that is not a Korean mobile number is a problem too. */
+const recipient = (mobileOnly: boolean) =>
+  z
+    .string({ error: "must be a string" })
+    .transform(normalizePhone)
+    .superRefine((value, ctx) => {
+      const problem =
+        value === ""
+          ? "must not be empty"
+          : value.length > RECIPIENT_MAX_LENGTH
+            ? `must be at most ${RECIPIENT_MAX_LENGTH} characters`
+            : mobileOnly && !MOBILE_NUMBER.test(value)
+              ? NOT_A_MOBILE_NUMBER
+              : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
 
 const text = z
   .string({ error: "must be a string" })
@@ -82,10 +124,10 @@ const replacement = z.object({
 });
 
 const jobSchema = z.object({
-  tenant_id: positiveId,
-  to: phone(MOBILE_NUMBER, "a Korean mobile number such as 010-1234-5678"),
+  tenant_id: tenantId,
+  to: recipient(true),
   text,
-  message_mode: absent(z.enum(MESSAGE_MODES, { error: `must be one of ${MESSAGE_MODES.join(", ")}` })),
+  message_mode: messageMode,
   use_alimtalk_first: absent(z.boolean({ error: "must be true or false" })),
   sender: absent(phone(SENDER_NUMBER, "a registered sender number (digits)")),
   reservation_id: absent(positiveId),
@@ -98,6 +140,9 @@ const jobSchema = z.object({
   created_at: absent(z.iso.datetime({ offset: true, local: true, error: "must be an ISO-8601 date-time" })),
   subject: absent(shortText(100)),
 });
+
+/** The same job with any recipient: one whose only problem is an unreachable `to` is still a job. */
+const jobSchemaAnyRecipient = jobSchema.extend({ to: recipient(false) });
 
 /** `message_mode` wins; else the legacy flag (`true` → both, `false` → sms); else sms. */
 export function resolveMode(messageMode: MessageMode | undefined, useAlimtalkFirst: boolean | undefined): MessageMode {
@@ -115,12 +160,24 @@ function describeIssues(error: z.ZodError, body: object): string[] {
   });
 }
 
-/** Validates a decoded body; throws JobValidationError naming every bad field. */
+const onlyTheRecipientIsUnreachable = (issues: readonly z.core.$ZodIssue[]) =>
+  issues.every((issue) => issue.path.length === 1 && issue.path[0] === "to" && issue.message === NOT_A_MOBILE_NUMBER);
+
+/**
+ * Validates a decoded body; throws JobValidationError naming every bad field. A job whose only
+ * problem is a `to` no channel can reach (a landline) is returned with `undeliverable` set: it is
+ * recorded as a permanent failure, not dead-lettered.
+ */
 export function parseJob(body: unknown): Job {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new JobValidationError(["body: must be a JSON object"]);
   }
-  const parsed = jobSchema.safeParse(body);
+  let parsed = jobSchema.safeParse(body);
+  let undeliverable: string | undefined;
+  if (!parsed.success && onlyTheRecipientIsUnreachable(parsed.error.issues)) {
+    parsed = jobSchemaAnyRecipient.safeParse(body);
+    undeliverable = UNREACHABLE_RECIPIENT;
+  }
   if (!parsed.success) throw new JobValidationError(describeIssues(parsed.error, body));
   const b = parsed.data;
   return {
@@ -138,7 +195,15 @@ export function parseJob(body: unknown): Job {
     targetName: b.target_name,
     createdAt: b.created_at,
     subject: b.subject,
+    ...(undeliverable ? { undeliverable } : {}),
   };
+}
+
+/** For producers: a job that could never be delivered is refused before it is enqueued or sent. */
+export function parseDeliverableJob(body: unknown): Job {
+  const job = parseJob(body);
+  if (job.undeliverable) throw new JobValidationError([`to: ${NOT_A_MOBILE_NUMBER}`]);
+  return job;
 }
 
 /** Decodes an SQS body: not JSON, or not a job, is a JobValidationError (a poison message, CONTRACT §1). */

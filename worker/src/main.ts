@@ -51,6 +51,7 @@ async function run(env: NodeJS.ProcessEnv, onLogger: (log: Logger) => void): Pro
   log.info("worker starting", {
     solapi_mode: config.solapi.mode,
     queue: config.sqs.queueUrl ?? config.sqs.queueName,
+    ...(config.sqs.local ? { sqs: `its own local endpoint on port ${config.sqs.local.port} (mock mode, no SQS configured)` } : {}),
     region: config.sqs.region,
     node: process.version,
   });

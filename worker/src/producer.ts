@@ -3,7 +3,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { type JobBody, type MessageMode, parseJob } from "./job";
+import { type JobBody, type MessageMode, parseDeliverableJob } from "./job";
 import { createSolapiGateway, type SolapiGateway } from "./solapi/client";
 import { SolapiRequestError } from "./solapi/errors";
 import { buildTextMessage, type Channel } from "./solapi/messages";
@@ -65,8 +65,16 @@ export function toJobBody(input: EnqueueSmsInput, now: Date = new Date()): JobBo
     ...(input.subject ? { subject: input.subject } : {}),
     created_at: now.toISOString(),
   };
-  parseJob(body);
+  parseDeliverableJob(body);
   return body;
+}
+
+/**
+ * SQS fair queues: on a standard queue, messages that carry a MessageGroupId are told apart by it,
+ * so one academy's evening blast does not hold back another's attendance texts. The tenant is the group.
+ */
+export function messageGroupIdFor(body: Pick<JobBody, "tenant_id">): string {
+  return String(body.tenant_id);
 }
 
 let defaultSqs: SQSClient | undefined;
@@ -99,6 +107,7 @@ export async function enqueueSms(input: EnqueueSmsInput, options: ProducerOption
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(body),
+      MessageGroupId: messageGroupIdFor(body),
       ...(input.delaySeconds ? { DelaySeconds: input.delaySeconds } : {}),
     }),
   );
@@ -142,7 +151,7 @@ export async function sendSms(input: SendSmsInput, options: { solapi?: SolapiCon
   const from = input.from ?? config.sender;
   if (!from) throw new SolapiRequestError("permanent", "NoSender", "sendSms needs `from` or SOLAPI_SENDER");
   const key = randomUUID();
-  const job = parseJob({ tenant_id: 1, to: input.to, text: input.text, ...(input.subject ? { subject: input.subject } : {}) });
+  const job = parseDeliverableJob({ tenant_id: 1, to: input.to, text: input.text, ...(input.subject ? { subject: input.subject } : {}) });
   try {
     const owner = { jobKey: key, tenantId: job.tenantId };
     const outgoing = { id: key, ...owner, ...buildTextMessage({ ...owner, to: job.to, from, text: job.text, subject: job.subject }) };

@@ -8,6 +8,7 @@ import { type Ledger, statelessLedger } from "./pipeline/ledger";
 import { sendWindow } from "./pipeline/send-window";
 import { createSolapiGateway, type GatewayOptions, type SolapiGateway } from "./solapi/client";
 import { createSqsClient, type QueueAddresses, QueueNotFoundError, resolveQueues } from "./sqs/client";
+import { serveLocalQueue } from "./sqs/local-endpoint";
 import { JobQueue } from "./sqs/queue";
 import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
@@ -69,13 +70,14 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
 function describeSolapi(config: Config): Record<string, unknown> {
   const { solapi } = config;
   return solapi.mode === "mock"
-    ? { solapi_mode: "mock", mock_because: `${solapi.mockReason}=true`, note: "nothing is sent to Solapi; requests are printed" }
+    ? { solapi_mode: "mock", mock_because: `${solapi.mockReason}=true`, note: "nothing is sent to Solapi; requests are printed", default_sender: solapi.sender }
     : { solapi_mode: "live", solapi_base_url: solapi.baseUrl, solapi_timeout_ms: solapi.timeoutMs };
 }
 
 /** Wires the adapters to a consumer and starts it. */
 export async function startWorker(config: Config, log: Logger, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
-  const sqs = overrides.sqs ?? createSqsClient(config.sqs);
+  const local = config.sqs.local && !overrides.sqs ? await serveLocalQueue(config.sqs, config.sqs.local.port, log) : undefined;
+  const sqs = overrides.sqs ?? local?.sqs ?? createSqsClient(config.sqs);
   const queues = await whenReachable("SQS", () => resolveQueues(sqs, config.sqs), log, overrides.signal);
   const solapi: SolapiGateway = createSolapiGateway(config.solapi, overrides.solapi);
   let ledger: Ledger;
@@ -83,6 +85,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     ledger = await openLedger(config, solapi, log, overrides.signal);
   } catch (error) {
     solapi.close();
+    await local?.close();
     throw error;
   }
   const consumer = new Consumer({
@@ -114,6 +117,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
       await ledger.close();
       solapi.close();
       if (!overrides.sqs) sqs.destroy();
+      await local?.close();
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * `npm run stress -- --count 100 [--run-worker]`: enqueues jobs with a progress bar; with
- * --run-worker it also runs the worker in this process until every job has an outcome and reports
- * the rate. SQS is embedded unless AWS_ENDPOINT_URL_SQS or MESSAGING_SQS_QUEUE_URL names one;
- * Solapi is mocked unless --live is given (real messages cost money).
+ * `npm run stress -- --count 100 [--run-worker] [--endpoint URL]`: enqueues jobs with a progress
+ * bar; with --run-worker it also runs the worker in this process until every job has an outcome and
+ * reports the rate. The queue is the one at --endpoint (a worker's local endpoint, LocalStack), else
+ * the one AWS_ENDPOINT_URL_SQS or MESSAGING_SQS_QUEUE_URL names, else an embedded one that lives as
+ * long as this command. Solapi is mocked unless --live is given (real messages cost money).
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -10,14 +11,15 @@ import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { SingleBar, Presets } from "cli-progress";
 import { ConfigError, loadConfig, type Config } from "../config";
 import type { JobReport } from "../consumer/consumer";
-import { MESSAGE_MODES, type MessageMode } from "../job";
+import { type JobBody, MESSAGE_MODES, type MessageMode } from "../job";
 import { createLogger } from "../log";
-import { toJobBody } from "../producer";
+import { messageGroupIdFor, toJobBody } from "../producer";
 import { createSqsClient, resolveQueues } from "../sqs/client";
 import { startWorker } from "../worker";
 import { startEmbeddedSqs, type EmbeddedSqs } from "./embedded-sqs";
 
-const USAGE = "usage: npm run stress -- --count N [--run-worker] [--mode sms|alimtalk|both|mixed] [--concurrency N] [--live]";
+const USAGE =
+  "usage: npm run stress -- --count N [--endpoint http://localhost:9324] [--run-worker] [--mode sms|alimtalk|both|mixed] [--concurrency N] [--live]";
 const ENQUEUE_PARALLELISM = 8;
 
 interface StressOptions {
@@ -26,6 +28,8 @@ interface StressOptions {
   mode: MessageMode | "mixed";
   concurrency?: number;
   live: boolean;
+  /** An SQS endpoint to enqueue on (the queue is found by name there). */
+  endpoint?: string;
 }
 
 function readOptions(args: string[]): StressOptions {
@@ -37,6 +41,7 @@ function readOptions(args: string[]): StressOptions {
       mode: { type: "string", default: "sms" },
       concurrency: { type: "string" },
       live: { type: "boolean", default: false },
+      endpoint: { type: "string" },
     },
   });
   const count = Number(values.count);
@@ -45,12 +50,16 @@ function readOptions(args: string[]): StressOptions {
   if (mode !== "mixed" && !(MESSAGE_MODES as readonly string[]).includes(mode)) throw new Error(`--mode must be sms, alimtalk, both or mixed`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new Error("--concurrency must be a whole number above 0");
-  return { count, runWorker: values["run-worker"], mode, concurrency, live: values.live };
+  const endpoint = values.endpoint;
+  if (endpoint !== undefined && !(URL.canParse(endpoint) && /^https?:$/.test(new URL(endpoint).protocol))) {
+    throw new Error(`--endpoint must be an http(s) URL such as http://localhost:9324 (got ${endpoint})`);
+  }
+  return { count, runWorker: values["run-worker"], mode, concurrency, live: values.live, endpoint };
 }
 
-function stressBody(runId: string, index: number, mode: StressOptions["mode"]): string {
+function stressBody(runId: string, index: number, mode: StressOptions["mode"]): JobBody {
   const messageMode = mode === "mixed" ? MESSAGE_MODES[index % MESSAGE_MODES.length]! : mode;
-  const body = toJobBody({
+  return toJobBody({
     tenantId: 1 + (index % 5),
     to: `0109999${String(index % 10_000).padStart(4, "0")}`,
     messageMode,
@@ -59,7 +68,6 @@ function stressBody(runId: string, index: number, mode: StressOptions["mode"]): 
     businessIdempotencyKey: `stress-${runId}-${index}`,
     eventType: "stress",
   });
-  return JSON.stringify(body);
 }
 
 async function enqueue(sqs: SQSClient, queueUrl: string, options: StressOptions, runId: string): Promise<void> {
@@ -70,7 +78,10 @@ async function enqueue(sqs: SQSClient, queueUrl: string, options: StressOptions,
     while (next < options.count) {
       const start = next;
       next = Math.min(options.count, next + 10);
-      const entries = Array.from({ length: next - start }, (_, offset) => ({ Id: String(offset), MessageBody: stressBody(runId, start + offset, options.mode) }));
+      const entries = Array.from({ length: next - start }, (_, offset) => {
+        const body = stressBody(runId, start + offset, options.mode);
+        return { Id: String(offset), MessageBody: JSON.stringify(body), MessageGroupId: messageGroupIdFor(body) };
+      });
       const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       if (Failed && Failed.length > 0) throw new Error(`SQS refused ${Failed.length} jobs: ${Failed[0]!.Message ?? Failed[0]!.Code}`);
       bar.increment(entries.length);
@@ -127,14 +138,15 @@ export async function runStress(args: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const configured = Boolean(process.env.AWS_ENDPOINT_URL_SQS || process.env.MESSAGING_SQS_QUEUE_URL);
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", DATABASE_URL: process.env.DATABASE_URL };
+  // --endpoint names where the queue is: a queue URL from the environment would point elsewhere.
+  if (options.endpoint) Object.assign(env, { AWS_ENDPOINT_URL_SQS: options.endpoint, MESSAGING_SQS_QUEUE_URL: "" });
+  const configured = Boolean(env.AWS_ENDPOINT_URL_SQS || env.MESSAGING_SQS_QUEUE_URL);
   let embedded: EmbeddedSqs | undefined;
   let config: Config;
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", DATABASE_URL: process.env.DATABASE_URL };
     if (!options.live) {
       env.SOLAPI_MOCK = "true";
-      env.SOLAPI_SENDER ??= "0212345678";
       env.SOLAPI_KAKAO_PF_ID ??= "KA01PF-STRESS";
       env.SOLAPI_KAKAO_TEMPLATE_ID ??= "KA01TP-STRESS";
     }
@@ -142,7 +154,13 @@ export async function runStress(args: string[]): Promise<number> {
     if (!configured) {
       embedded = await startEmbeddedSqs({ queueName: "academy-messaging-jobs", dlqName: "academy-messaging-jobs-dlq" });
       Object.assign(env, { AWS_ENDPOINT_URL_SQS: embedded.endpoint, MESSAGING_SQS_QUEUE_URL: embedded.queues.queueUrl, MESSAGING_SQS_WAIT_SECONDS: "1" });
-      process.stdout.write(`SQS: embedded emulator at ${embedded.endpoint} (set AWS_ENDPOINT_URL_SQS or MESSAGING_SQS_QUEUE_URL to use another)\n`);
+      process.stdout.write(`SQS: embedded emulator at ${embedded.endpoint} (--endpoint, AWS_ENDPOINT_URL_SQS or MESSAGING_SQS_QUEUE_URL to use another)\n`);
+      if (!options.runWorker) {
+        process.stdout.write(
+          "note: these jobs live in this command's embedded queue and vanish when it exits; to feed a worker, " +
+            "pass --endpoint http://localhost:9324 (a mock-mode worker's local endpoint) or --run-worker\n",
+        );
+      }
     }
     config = loadConfig(env);
   } catch (error) {
@@ -158,7 +176,7 @@ export async function runStress(args: string[]): Promise<number> {
     const enqueueStarted = Date.now();
     await enqueue(sqs, queueUrl, options, runId);
     const enqueueSeconds = (Date.now() - enqueueStarted) / 1000;
-    process.stdout.write(`enqueued ${options.count} jobs (run ${runId}) in ${enqueueSeconds.toFixed(2)} s\n`);
+    process.stdout.write(`enqueued ${options.count} jobs (run ${runId}) on ${queueUrl} in ${enqueueSeconds.toFixed(2)} s\n`);
     return options.runWorker ? await drainWithWorker(config, sqs, options, runId) : 0;
   } finally {
     if (embedded) await embedded.close();

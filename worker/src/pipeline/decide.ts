@@ -26,6 +26,7 @@ export type Plan =
 
 /** The channels to try, in order, with the sender and Kakao channel each needs (CONTRACT §1, §2). */
 export function planDelivery(job: Job, defaults: SendDefaults): Plan {
+  if (job.undeliverable) return { ok: false, reason: job.undeliverable };
   const route: Route = {
     from: job.sender ?? defaults.sender,
     pfId: job.pfId ?? defaults.pfId,

@@ -4,7 +4,7 @@ import {
   QueueDoesNotExist,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { SqsConfig } from "../config";
+import { hasAwsCredentials, type SqsConfig } from "../config";
 
 /** Seconds a request may take beyond the long-poll wait before the SDK gives up on it. */
 const REQUEST_MARGIN_SECONDS = 15;
@@ -14,11 +14,10 @@ const REQUEST_MARGIN_SECONDS = 15;
  * credentials in the environment it signs with placeholder credentials, which such endpoints accept.
  */
 export function createSqsClient(config: Pick<SqsConfig, "region" | "endpoint" | "waitSeconds">, env = process.env): SQSClient {
-  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_WEB_IDENTITY_TOKEN_FILE);
   return new SQSClient({
     region: config.region,
     endpoint: config.endpoint,
-    credentials: config.endpoint && !hasCredentials ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+    credentials: config.endpoint && !hasAwsCredentials(env) ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
     maxAttempts: 3,
     requestHandler: {
       connectionTimeout: 5_000,

@@ -30,8 +30,9 @@ export async function findTenants(db: Db, tenantIds: readonly number[]): Promise
         id: Number(row.id),
         creditBalance: String(row.credit_balance),
         prices: { sms: String(row.sms_price), lms: String(row.lms_price), alimtalk: String(row.alimtalk_price) },
-        kakaoPfId: row.kakao_pf_id ?? undefined,
-        sender: row.sender ?? undefined,
+        // Tenants made by the Django side hold "" for "none": that must not hide the defaults.
+        kakaoPfId: row.kakao_pf_id?.trim() || undefined,
+        sender: row.sender?.trim() || undefined,
         messagingEnabled: Boolean(row.messaging_enabled),
       },
     ]),
