@@ -5,7 +5,7 @@
  * produces. Then what the Python worker accepted leniently, and what is still poison.
  *
  * The Python producer writes no business_idempotency_key: a job's key is its SQS MessageId, and
- * that is what its Solapi message carries in customFields.jobKey.
+ * that is what its Solapi message carries in customFields.jobKey (with customFields.tenantId, "12").
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
@@ -31,7 +31,7 @@ const alimtalkWithSubstitute = (key: string, text: string, templateId: string, v
   type: "ATA",
   kakaoOptions: { pfId: PF_ID, templateId, variables, disableSms: false },
   replacements: [{ to: PARENT, from: SENDER, text, type: "SMS" }],
-  customFields: { jobKey: key },
+  customFields: { jobKey: key, tenantId: "12" },
 });
 
 const LMS_TEXT = "[한빛학원] 12월 보강 안내\n12월 24일(수)부터 26일(금)까지 정규 수업이 없습니다. 보충이 필요한 학생은 담임 선생님께 클리닉 예약을 요청해 주세요.";
@@ -86,7 +86,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const reports = await deliver([key!]);
       expect(reports.get(key!)!.outcome).to.include({ kind: "sent", channel: "sms" });
       expect(messagesFor(key!)).to.deep.equal([
-        { to: PARENT, from: SENDER, text: "[한빛학원] 김민준 학생이 15:02에 등원했습니다.", type: "SMS", customFields: { jobKey: key } },
+        { to: PARENT, from: SENDER, text: "[한빛학원] 김민준 학생이 15:02에 등원했습니다.", type: "SMS", customFields: { jobKey: key, tenantId: "12" } },
       ]);
       const [request] = fake.sendRequests;
       expect(request!.signatureValid).to.equal(true);
@@ -98,7 +98,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const reports = await deliver([key!]);
       expect(reports.get(key!)!.outcome).to.include({ kind: "sent", channel: "lms" });
       expect(messagesFor(key!)).to.deep.equal([
-        { to: PARENT, from: "0311234567", text: LMS_TEXT, type: "LMS", subject: "[한빛학원] 12월 보강 안내", customFields: { jobKey: key } },
+        { to: PARENT, from: "0311234567", text: LMS_TEXT, type: "LMS", subject: "[한빛학원] 12월 보강 안내", customFields: { jobKey: key, tenantId: "12" } },
       ]);
     });
 
@@ -127,7 +127,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
             variables: { "#{name}": "홍길동", "#{clinic_name}": "수학 클리닉" },
             disableSms: true,
           },
-          customFields: { jobKey: key },
+          customFields: { jobKey: key, tenantId: "12" },
         },
       ]);
     });
@@ -167,7 +167,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       expect(reports.get(key!)!.outcome).to.include({ kind: "sent", channel: "sms", fellBackFrom: "alimtalk" });
       expect(messagesFor(key!)).to.deep.equal([
         alimtalkWithSubstitute(key!, text, `${UNAPPROVED_TEMPLATE_PREFIX}-CLINIC`, { "#{name}": "홍길동" }),
-        { to: PARENT, from: SENDER, text, type: "SMS", customFields: { jobKey: key } },
+        { to: PARENT, from: SENDER, text, type: "SMS", customFields: { jobKey: key, tenantId: "12" } },
       ]);
       expect(fake.sendRequests).to.have.length(2);
     });
