@@ -3,9 +3,9 @@
  * credits and refunds, the send log and "never the same message twice".
  */
 import { expect } from "chai";
-import { migrate, schemaVersion } from "../../worker/src/store/migrate";
+import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "../../worker/src/store/migrate";
 import { balanceOf, logRow, logRows, seedReservation, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
-import { workerEnv } from "../support/config";
+import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
 import { type FakeSolapi, startFakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
 import { runCli } from "../support/process";
 import { receiveAll, sendBodies, sendBody, startTestSqs, type TestQueues, type TestSqs } from "../support/sqs";
@@ -55,10 +55,10 @@ describe("send log, credits and reservations (MySQL)", function () {
 
   it("migrations run twice without error and record their version", async () => {
     expect(await migrate(database.db)).to.deep.equal([]);
-    expect(await schemaVersion(database.db)).to.equal(1);
+    expect(await schemaVersion(database.db)).to.equal(LATEST_SCHEMA_VERSION);
     const migrateAgain = runCli(["migrate"], { PATH: process.env.PATH, DATABASE_URL: database.url });
     expect((await migrateAgain.exited).code).to.equal(0);
-    expect(migrateAgain.stdout.join("\n")).to.equal("schema already at version 1: nothing to do");
+    expect(migrateAgain.stdout.join("\n")).to.equal(`schema already at version ${LATEST_SCHEMA_VERSION}: nothing to do`);
   });
 
   it("skips a job whose reservation is cancelled: recorded, deleted, nothing sent", async () => {
@@ -287,7 +287,7 @@ describe("send log, credits and reservations (MySQL)", function () {
     ]);
     const worker = await start();
     await worker.waitForReports(2);
-    const trace = runCli(["trace", "--to", "01077778888", "--tenant", String(tenant)], { PATH: process.env.PATH, DATABASE_URL: database.url });
+    const trace = runCli(["trace", "--to", "01077778888", "--tenant", String(tenant)], { PATH: process.env.PATH, DATABASE_URL: database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
     expect((await trace.exited).code).to.equal(0);
     const output = trace.stdout.join("\n");
     expect(output).to.contain("2 jobs for 010****8888");
@@ -296,7 +296,7 @@ describe("send log, credits and reservations (MySQL)", function () {
     expect(output).to.contain("clinic_reminder");
     expect(output).to.contain(fake.acceptedFor("trace-sent")[0]!.messageId);
 
-    const nothing = runCli(["trace", "--to", "010-0000-0000"], { PATH: process.env.PATH, DATABASE_URL: database.url });
+    const nothing = runCli(["trace", "--to", "010-0000-0000"], { PATH: process.env.PATH, DATABASE_URL: database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
     expect((await nothing.exited).code).to.equal(0);
     expect(nothing.stdout.join("\n")).to.match(/^no jobs for 010\*\*\*\*0000 since /);
 

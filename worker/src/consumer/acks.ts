@@ -1,5 +1,5 @@
 import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
-import type { Logger } from "../log";
+import { type Logger, maskPhone } from "../log";
 import type { AckAction } from "../pipeline/decide";
 import type { DeadLetterEntry, JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Batcher, type EntryResult } from "./batcher";
@@ -17,7 +17,7 @@ export function deadLetterCopy(message: ReceivedMessage, reason: string): Omit<D
     if (name === "error" || Object.keys(attributes).length >= MAX_MESSAGE_ATTRIBUTES - 2) continue;
     attributes[name] = value;
   }
-  attributes.error = { DataType: "String", StringValue: reason.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH) };
+  attributes.error = { DataType: "String", StringValue: maskPhone(reason).slice(0, MAX_ERROR_ATTRIBUTE_LENGTH) };
   let body = message.body || "(empty body)";
   if (Buffer.byteLength(body) > MAX_DEAD_LETTER_BODY_BYTES) {
     body = Buffer.from(body).subarray(0, MAX_DEAD_LETTER_BODY_BYTES).toString("utf8");

@@ -8,8 +8,9 @@ import { maskPhone } from "../log";
 import { type ClaimState, decideClaim, type JobOutcome } from "../pipeline/decide";
 import { findEarlierSend, type ReceivedJob } from "../pipeline/ledger";
 import type { SolapiGateway } from "../solapi/client";
-import { claimOwners, findLogEntry, insertClaims, type NewClaim, recipientHash, takeOverClaim } from "./message-log";
+import { claimOwners, findLogEntry, insertClaims, type NewClaim, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
+import type { RecipientHasher } from "./recipient";
 import { errorMessage } from "../error-message";
 
 const BUSY_WAIT_MS = 3_000;
@@ -19,13 +20,13 @@ export function retry(reason: string, options: { ambiguous?: boolean; minDelaySe
   return { kind: "retry", reason, ambiguous: options.ambiguous ?? false, minDelaySeconds: options.minDelaySeconds ?? 0, alert: false };
 }
 
-export function newClaim(item: ReceivedJob, owner: string): NewClaim {
+export function newClaim(item: ReceivedJob, owner: string, hashRecipient: RecipientHasher): NewClaim {
   return {
     key: item.key,
     tenantId: item.job.tenantId,
     mode: item.job.mode,
     recipient: maskPhone(item.job.to),
-    recipientHash: recipientHash(item.job.to),
+    recipientHash: hashRecipient(item.job.to),
     eventType: item.job.eventType,
     targetName: item.job.targetName,
     reservationId: item.job.reservationId,
@@ -54,7 +55,7 @@ async function settledRow(db: Db, key: string): Promise<ClaimState | undefined> 
   }
 }
 
-async function claimExisting(db: Db, item: ReceivedJob, owner: string): Promise<Claim> {
+async function claimExisting(db: Db, item: ReceivedJob, owner: string, hashRecipient: RecipientHasher): Promise<Claim> {
   const row = await settledRow(db, item.key);
   if (!row) return { claimed: false, outcome: retry("the job's log row vanished while it was being claimed") };
   const decision = decideClaim(row);
@@ -67,21 +68,21 @@ async function claimExisting(db: Db, item: ReceivedJob, owner: string): Promise<
       // Usually a copy of a job another worker is finishing right now: look again after the usual back-off.
       return { claimed: false, outcome: retry("another worker holds this job's claim") };
     case "take-over":
-      if (!(await takeOverClaim(db, item.key, newClaim(item, owner)))) return { claimed: false, outcome: retry("another worker took this job's claim first") };
+      if (!(await takeOverClaim(db, item.key, newClaim(item, owner, hashRecipient)))) return { claimed: false, outcome: retry("another worker took this job's claim first") };
       return { claimed: true, owner, uncertain: decision.uncertain };
   }
 }
 
 /** Claims every job of a group: owner tokens are unique per claim, so a row holding ours is ours. */
-export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor: () => string): Promise<Map<string, Claim>> {
+export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor: () => string, hashRecipient: RecipientHasher): Promise<Map<string, Claim>> {
   const owners = new Map(items.map((item) => [item.key, ownerFor()]));
-  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.key)!)));
+  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.key)!, hashRecipient)));
   const holders = await claimOwners(db, [...owners.keys()]);
   const claims = new Map<string, Claim>();
   await Promise.all(
     items.map(async (item) => {
       const owner = owners.get(item.key)!;
-      claims.set(item.key, holders.get(item.key) === owner ? { claimed: true, owner, uncertain: false } : await claimExisting(db, item, owner));
+      claims.set(item.key, holders.get(item.key) === owner ? { claimed: true, owner, uncertain: false } : await claimExisting(db, item, owner, hashRecipient));
     }),
   );
   return claims;

@@ -25,6 +25,7 @@ import {
   releaseClaim,
 } from "./message-log";
 import { type Connection, type Db, inTransaction } from "./pool";
+import type { RecipientHasher } from "./recipient";
 import { findReservations, isCancelled } from "./reservations";
 import { creditBack, debitCredits, findTenants } from "./tenants";
 import { errorMessage } from "../error-message";
@@ -35,6 +36,8 @@ export interface MysqlLedgerOptions {
   /** From the environment; a tenant's own sender and Kakao channel come first. */
   defaults: SendDefaults;
   log: Logger;
+  /** message_log.recipient_hash of a number: keyed with MESSAGING_RECIPIENT_HASH_SECRET. */
+  hashRecipient: RecipientHasher;
 }
 
 /** What this process knows of a job it has claimed and not yet finished. */
@@ -79,7 +82,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>> {
     const admissions = new Map<string, Admission>();
     const turnAway = (key: string, outcome: JobOutcome) => admissions.set(key, { admitted: false, outcome });
-    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`);
+    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`, options.hashRecipient);
     const claimed: ReceivedJob[] = [];
     await Promise.all(
       items.map(async (item) => {

@@ -4,8 +4,8 @@
  * the SQS message's visibility, so a crashed worker's claim expires when SQS hands the job on.
  * One statement per function.
  */
-import { createHash } from "node:crypto";
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import { maskPhone } from "../log";
 import type { ClaimState, LogStatus } from "../pipeline/decide";
 import type { Channel } from "../solapi/messages";
 import type { Connection, Db } from "./pool";
@@ -17,7 +17,7 @@ export interface NewClaim {
   mode: string;
   /** Masked, as in the logs: the log table keeps no phone number. */
   recipient: string;
-  /** SHA-256 of the normalised number, for `npm run trace`. */
+  /** Keyed digest of the normalised number (store/recipient.ts), for `npm run trace`. */
   recipientHash: string;
   eventType?: string;
   targetName?: string;
@@ -29,13 +29,8 @@ export interface NewClaim {
 }
 
 
-/** The send log keeps no phone number: a digest to find a recipient's jobs, and the masked form. */
-export function recipientHash(phone: string): string {
-  return createHash("sha256").update(phone).digest("hex");
-}
-
 const MAX_REASON = 1000;
-const reason = (text: string) => text.slice(0, MAX_REASON);
+const reason = (text: string) => maskPhone(text).slice(0, MAX_REASON);
 
 
 /** What decides the fate of a job received again (decideClaim). */
