@@ -8,7 +8,7 @@
  * read back in milliseconds. `recoverLegacyNumber` does exactly that, so that `npm run db:rehash` can
  * replace each old digest with the keyed one.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
 
 export type RecipientHasher = (phone: string) => string;
 
@@ -19,7 +19,8 @@ export function recipientHasher(secret: string): RecipientHasher {
 
 /** The unkeyed digest rows written before migration 3 hold; `trace` still looks for it until they are rehashed. */
 export function legacyRecipientHash(phone: string): string {
-  return createHash("sha256").update(phone).digest("hex");
+  // The one-shot form: 2–3 times faster than createHash, and a search runs it up to 10^4 times.
+  return hash("sha256", phone);
 }
 
 const MASKED_MOBILE = /^(01[016789])(\*{3,4})(\d{4})$/;
