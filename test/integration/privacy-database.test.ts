@@ -14,6 +14,7 @@ import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
 import { logRow, MYSQL8_SQL_MODE, NoDatabaseError, scratchDatabase, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import { startFakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
+import { startTlsMysqlProxy, TEST_CA_FILE, type TlsMysqlProxy } from "../support/tls-mysql-proxy";
 import { sendBodies, startTestSqs } from "../support/sqs";
 import { startTestWorker } from "../support/worker";
 
@@ -67,7 +68,7 @@ describe("privacy: the database", function () {
     try {
       const queues = await sqs.createQueues();
       const started = Date.now();
-      const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: withQuery(database.url, "ssl-mode=VERIFY_IDENTITY&ssl-ca=rds") }));
+      const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: withQuery(database.url, "ssl-mode=VERIFY_CA&ssl-ca=rds") }));
       const { code } = await worker.exited;
       expect(code).to.equal(1);
       // Not retried as if the server were unreachable: nothing will change by waiting.
@@ -77,6 +78,49 @@ describe("privacy: the database", function () {
     } finally {
       await fake.close();
       await sqs.close();
+    }
+  });
+
+  it("TLS from a server that offers it: encrypted, and its certificate checked as DATABASE_URL asks", async () => {
+    const upstream = new URL(database.url);
+    const through = (proxy: TlsMysqlProxy, query: string) => {
+      const url = new URL(database.url);
+      url.hostname = "localhost";
+      url.port = String(proxy.port);
+      url.search = query;
+      return url.href;
+    };
+    const attempt = async (url: string) => {
+      const db = createDatabase(url, { connectionLimit: 1 });
+      try {
+        const [rows] = await db.query<RowDataPacket[]>("SELECT 1 AS answered");
+        return `answered ${rows[0]!.answered}`;
+      } catch (error) {
+        return `${(error as { code?: string }).code}: ${(error as Error).message}`;
+      } finally {
+        await db.end();
+      }
+    };
+    const proxy = await startTlsMysqlProxy({ host: upstream.hostname, port: Number(upstream.port || 3306) });
+    const otherHost = await startTlsMysqlProxy({ host: upstream.hostname, port: Number(upstream.port || 3306) }, "db.example.test");
+    try {
+      expect(await attempt(through(proxy, "ssl-mode=REQUIRED"))).to.equal("answered 1");
+      expect(proxy.ciphers).to.have.length(1);
+      expect(await attempt(through(proxy, `ssl-mode=VERIFY_IDENTITY&ssl-ca=${TEST_CA_FILE}`))).to.equal("answered 1");
+      // Not signed by a CA Node.js trusts: refused, not connected in plain text.
+      expect(await attempt(through(proxy, "ssl-mode=VERIFY_CA"))).to.equal("HANDSHAKE_SSL_ERROR: unable to verify the first certificate");
+      // Signed by the CA, but for another host: only VERIFY_IDENTITY tells.
+      expect(await attempt(through(otherHost, `ssl-mode=VERIFY_CA&ssl-ca=${TEST_CA_FILE}`))).to.equal("answered 1");
+      expect(await attempt(through(otherHost, `ssl-mode=VERIFY_IDENTITY&ssl-ca=${TEST_CA_FILE}`))).to.match(/^HANDSHAKE_SSL_ERROR: Hostname\/IP does not match certificate's altnames/);
+
+      const migrated = await runToEnd(["migrate"], commandEnv(through(proxy, `ssl-mode=VERIFY_IDENTITY&ssl-ca=${TEST_CA_FILE}`)));
+      expect(migrated.code, migrated.stderr).to.equal(0);
+      const refused = await runToEnd(["migrate"], commandEnv(through(otherHost, "ssl-ca=rds")));
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.match(/^migration failed: (unable to get local issuer certificate|self-signed certificate in certificate chain|unable to verify the first certificate)/);
+    } finally {
+      await proxy.close();
+      await otherHost.close();
     }
   });
 

