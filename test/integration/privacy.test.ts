@@ -58,15 +58,17 @@ describe("privacy: mock mode and logs (worker process)", function () {
       const { queueUrl } = await sqs.createQueues();
       await sendBodies(sqs.client, queueUrl, jobs);
       const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queueUrl, { SOLAPI_MOCK: "true", LOG_LEVEL: "debug", ...extra }));
+      const polling = await worker.waitForLine((line) => line.message === "worker polling");
       for (const key of ["mock-sms", "mock-ata"]) await worker.waitForLine((line) => line.message === "job sent" && line.job === key, 30_000);
       worker.child.kill("SIGTERM");
       expect((await worker.exited).code).to.equal(0);
-      return { logs: worker.stdout.join("\n"), printed: worker.stderr.join("") };
+      return { logs: worker.stdout.join("\n"), printed: worker.stderr.join(""), note: String(polling.note) };
     };
 
     const redacted = await run({ SOLAPI_MOCK_SHOW_TEXT: "false" });
     expect(redacted.printed).to.contain('"type": "SMS"').and.to.contain('"type": "ATA"').and.to.contain('"#{학생명}": "[redacted]"');
     expect(redacted.printed).to.contain('"to": "010****5678"').and.to.match(/"text": "\[redacted: \d+ characters\]"/);
+    expect(redacted.note).to.equal("nothing is sent to Solapi; requests are printed without their text (SOLAPI_MOCK_SHOW_TEXT=false)");
     expect(redacted.printed).not.to.contain(STUDENT);
     expect(redacted.printed).not.to.contain("클리닉");
     for (const output of [redacted.logs, redacted.printed]) {

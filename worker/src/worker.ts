@@ -74,7 +74,11 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
 function describeSolapi(config: Config): Record<string, unknown> {
   const { solapi } = config;
   return solapi.mode === "mock"
-    ? { solapi_mode: "mock", mock_because: `${solapi.mockReason}=true`, note: "nothing is sent to Solapi; requests are printed" }
+    ? {
+        solapi_mode: "mock",
+        mock_because: `${solapi.mockReason}=true`,
+        note: `nothing is sent to Solapi; requests are printed${solapi.mockShowText === false ? " without their text (SOLAPI_MOCK_SHOW_TEXT=false)" : ""}`,
+      }
     : { solapi_mode: "live", solapi_base_url: solapi.baseUrl, solapi_timeout_ms: solapi.timeoutMs };
 }
 
