@@ -1,6 +1,7 @@
 /**
  * Privacy and credits, through the built worker as ECS runs it: mock mode refused with a database,
- * mock prints without message text, logs without message text or names.
+ * a plain-text database connection to another machine warned of, mock prints without message text,
+ * logs without message text or names.
  */
 import { expect } from "chai";
 import { workerEnv } from "../support/config";
@@ -38,6 +39,17 @@ describe("privacy: mock mode and logs (worker process)", function () {
     const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "" }));
     expect((await worker.exited).code).to.equal(2);
     expect(worker.stderr.join("")).to.contain("MESSAGING_RECIPIENT_HASH_SECRET is required with DATABASE_URL");
+  });
+
+  it("warns at start-up when the database connection to another machine is not encrypted", async () => {
+    // 192.0.2.1 is a documentation address (RFC 5737): nothing answers there.
+    const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: "mysql://worker:Db-Passw0rd@192.0.2.1:3306/academy" }));
+    const warning = await worker.waitForLine((line) => String(line.message).startsWith("the database connection is not encrypted"));
+    expect(warning).to.include({ level: "warn", database_host: "192.0.2.1" });
+    expect(warning.message).to.contain("?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds");
+    worker.child.kill("SIGKILL");
+    await worker.exited;
+    expect(worker.stdout.join("\n")).not.to.contain("Db-Passw0rd");
   });
 
   it("SOLAPI_MOCK_SHOW_TEXT=false prints each request's shape without its text; no log line carries a text or a name", async () => {
