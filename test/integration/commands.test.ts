@@ -107,7 +107,7 @@ describe("commands and the producer API", function () {
         error = caught;
       }
       expect(error).to.be.instanceOf(JobValidationError);
-      expect((error as JobValidationError).problems).to.deep.equal(["to: must be a Korean mobile number such as 010-1234-5678"]);
+      expect((error as JobValidationError).problems).to.deep.equal(["to: must be a Korean mobile number (01X, then 7 or 8 digits)"]);
       expect(await receiveAll(sqs.client, queues.queueUrl)).to.have.length(0);
     });
 

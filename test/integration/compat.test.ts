@@ -230,7 +230,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const poison: [unknown, string][] = [
         [{ tenant_id: 12, to: PARENT, sender: null, created_at: CREATED_AT, message_mode: "sms" }, "invalid job: text: is required"],
         [{ tenant_id: 12, text: "안내", sender: null, message_mode: "sms" }, "invalid job: to: is required"],
-        [{ tenant_id: "twelve", to: "02-123-4567", text: "  ", message_mode: "fax" }, "invalid job: tenant_id: must be an integer; to: must be a Korean mobile number such as 010-1234-5678; text: must not be empty; message_mode: must be one of sms, alimtalk, both"],
+        [{ tenant_id: "twelve", to: "02-123-4567", text: "  ", message_mode: "fax" }, "invalid job: tenant_id: must be an integer; to: must be a Korean mobile number (01X, then 7 or 8 digits); text: must not be empty; message_mode: must be one of sms, alimtalk, both"],
         ["{'tenant_id': 12, 'to': '01012345678'}", "invalid job: body: is not JSON"],
         [[{ tenant_id: 12, to: PARENT, text: "안내" }], "invalid job: body: must be a JSON object"],
         ["null", "invalid job: body: must be a JSON object"],

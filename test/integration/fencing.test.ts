@@ -17,12 +17,14 @@ import { mysqlLedger } from "../../worker/src/store/ledger";
 import { findLogEntry, takeOverClaim } from "../../worker/src/store/message-log";
 import { LeaseKeeper } from "../../worker/src/store/leases";
 import { createDatabase, type Db } from "../../worker/src/store/pool";
-import { capturingLogger, solapiConfigFor } from "../support/config";
+import { recipientHasher } from "../../worker/src/store/recipient";
+import { capturingLogger, RECIPIENT_HASH_SECRET, solapiConfigFor } from "../support/config";
 import { balanceOf, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import type { RowDataPacket } from "mysql2/promise";
 
 const SOLAPI_TIMEOUT_MS = 800;
+const hashRecipient = recipientHasher(RECIPIENT_HASH_SECRET);
 const window = sendWindow(SOLAPI_TIMEOUT_MS);
 const retry: RetryPolicy = { maxReceives: 5, baseSeconds: 1, maxSeconds: 2 };
 let tenantSequence = 900;
@@ -71,7 +73,7 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
 
   /** One worker's ledger; each has a pool of its own, as two processes would. */
   function worker(db: Db = database.db, leaseMs = 600): Ledger {
-    const ledger = mysqlLedger({ db, solapi, defaults: { sender: "0212345678" }, log: capturingLogger().log, leaseMs, window });
+    const ledger = mysqlLedger({ db, solapi, defaults: { sender: "0212345678" }, log: capturingLogger().log, leaseMs, window, hashRecipient });
     ledgers.push({ ...ledger, close: async () => undefined });
     return ledger;
   }
@@ -133,7 +135,15 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     fake.next({ kind: "accept-then-hang" });
     // W1, a process of its own: it passes the fence and sends, Solapi takes the message, and W1 dies
     // before the answer comes (its pool and renewals end with it; nothing of its outcome is written).
-    const w1 = mysqlLedger({ db: createDatabase(database.url, { connectionLimit: 4 }), solapi, defaults: { sender: "0212345678" }, log: capturingLogger().log, leaseMs: 600, window });
+    const w1 = mysqlLedger({
+      db: createDatabase(database.url, { connectionLimit: 4 }),
+      solapi,
+      defaults: { sender: "0212345678" },
+      log: capturingLogger().log,
+      leaseMs: 600,
+      window,
+      hashRecipient,
+    });
     const dead: Ledger = { ...w1, finish: () => new Promise(() => undefined) };
     const first = received(tenant, "left-then-froze");
     void deliver(dead, first).catch(() => undefined);

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { useWorkerSuite } from "../support/worker-suite";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "../../worker/src/store/migrate";
 import { balanceOf, logRow, logRows, seedReservation, seedTenant } from "../support/database";
-import { workerEnv } from "../support/config";
+import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
 import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
 import { runCli } from "../support/process";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
@@ -266,7 +266,7 @@ describe("send log, credits and reservations (MySQL)", function () {
     ]);
     const worker = await start();
     await worker.waitForReports(2);
-    const trace = runCli(["trace", "--to", "01077778888", "--tenant", String(tenant)], { PATH: process.env.PATH, DATABASE_URL: suite.database.url });
+    const trace = runCli(["trace", "--to", "01077778888", "--tenant", String(tenant)], { PATH: process.env.PATH, DATABASE_URL: suite.database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
     expect((await trace.exited).code).to.equal(0);
     const output = trace.stdout.join("\n");
     expect(output).to.contain("2 jobs for 010****8888");
@@ -275,7 +275,7 @@ describe("send log, credits and reservations (MySQL)", function () {
     expect(output).to.contain("clinic_reminder");
     expect(output).to.contain(suite.fake.acceptedFor("trace-sent")[0]!.messageId);
 
-    const nothing = runCli(["trace", "--to", "010-0000-0000"], { PATH: process.env.PATH, DATABASE_URL: suite.database.url });
+    const nothing = runCli(["trace", "--to", "010-0000-0000"], { PATH: process.env.PATH, DATABASE_URL: suite.database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
     expect((await nothing.exited).code).to.equal(0);
     expect(nothing.stdout.join("\n")).to.match(/^no jobs for 010\*\*\*\*0000 since /);
 

@@ -5,6 +5,9 @@ import type { FakeSolapi } from "./fake-solapi";
 
 export const SENDER = "0212345678";
 
+/** MESSAGING_RECIPIENT_HASH_SECRET of every worker and command the tests start (needed with DATABASE_URL). */
+export const RECIPIENT_HASH_SECRET = "test-recipient-hash-secret-0123456789";
+
 /** Live Solapi settings that point the real SDK at a fake server. */
 export function solapiConfigFor(fake: FakeSolapi, overrides: Partial<SolapiConfig> = {}): SolapiConfig {
   return {
@@ -40,6 +43,7 @@ export function workerEnv(fake: FakeSolapi, sqsEndpoint: string, queueUrl: strin
     MESSAGING_RETRY_BASE_SECONDS: "1",
     MESSAGING_RETRY_MAX_SECONDS: "2",
     LOG_LEVEL: "info",
+    MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET,
     ...extra,
   };
 }

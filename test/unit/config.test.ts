@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "../../worker/src/config";
+import { ConfigError, loadConfig, loadDatabaseConfig } from "../../worker/src/config";
 
 const live = { SOLAPI_API_KEY: "NCSKEY", SOLAPI_API_SECRET: "very-secret-value", SOLAPI_SENDER: "0212345678" };
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
+function problemsOf(env: NodeJS.ProcessEnv, load: (env: NodeJS.ProcessEnv) => unknown = loadConfig): string[] {
   try {
-    loadConfig(env);
+    load(env);
   } catch (error) {
     expect(error).to.be.instanceOf(ConfigError);
     return (error as ConfigError).problems;
@@ -52,7 +52,7 @@ describe("configuration (CONTRACT §3)", () => {
   });
 
   it("never echoes a bad DATABASE_URL, which may hold a password", () => {
-    const problems = problemsOf({ ...live, DATABASE_URL: "postgres://app:hunter2-pass@db/app" });
+    const problems = problemsOf({ ...live, DATABASE_URL: "postgres://app:hunter2-pass@db/app", MESSAGING_RECIPIENT_HASH_SECRET: "recipient-key-0123456789" });
     expect(problems).to.have.length(1);
     expect(problems[0]).to.match(/^DATABASE_URL /);
     expect(problems[0]).not.to.contain("hunter2");
@@ -81,7 +81,73 @@ describe("configuration (CONTRACT §3)", () => {
   });
 
   it("lists the secret values the logger must hide, including the database password", () => {
-    const config = loadConfig({ ...live, DATABASE_URL: "mysql://worker:p%40ss-word@db:3306/app" });
-    expect(config.secrets).to.include.members(["very-secret-value", "NCSKEY", "p@ss-word", "mysql://worker:p%40ss-word@db:3306/app"]);
+    const config = loadConfig({ ...live, DATABASE_URL: "mysql://worker:p%40ss-word@db:3306/app", MESSAGING_RECIPIENT_HASH_SECRET: "recipient-key-0123456789" });
+    expect(config.secrets).to.include.members(["very-secret-value", "NCSKEY", "p@ss-word", "mysql://worker:p%40ss-word@db:3306/app", "recipient-key-0123456789"]);
+  });
+});
+
+const DATABASE_URL = "mysql://worker:Db-Passw0rd@db:3306/academy";
+const SECRET = "recipient-key-0123456789abcdef";
+
+describe("configuration: privacy and credits", () => {
+  it("refuses mock mode with DATABASE_URL in one problem naming both variables and why, whichever variable turned mock on", () => {
+    for (const mock of ["SOLAPI_MOCK", "DEBUG"]) {
+      const problems = problemsOf({ [mock]: "true", DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET });
+      expect(problems, mock).to.have.length(1);
+      expect(problems[0]).to.match(new RegExp(`^${mock}=true .*DATABASE_URL is refused: .*charge tenants' credits`));
+      expect(problems[0]).not.to.contain("Db-Passw0rd");
+    }
+    expect(loadConfig({ SOLAPI_MOCK: "true" }).solapi.mode).to.equal("mock");
+    expect(loadConfig({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET }).databaseUrl).to.equal(DATABASE_URL);
+  });
+
+  it("needs MESSAGING_RECIPIENT_HASH_SECRET with DATABASE_URL, long enough, never echoed, and hidden from logs", () => {
+    expect(problemsOf({ ...live, DATABASE_URL })).to.deep.equal([
+      "MESSAGING_RECIPIENT_HASH_SECRET is required with DATABASE_URL: the key of the send log's recipient digests (docs/deploy.md)",
+    ]);
+    const short = problemsOf({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "short-key" });
+    expect(short).to.have.length(1);
+    expect(short[0]).to.match(/^MESSAGING_RECIPIENT_HASH_SECRET must be at least 16 characters/);
+    expect(short[0]).not.to.contain("short-key");
+
+    const config = loadConfig({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET });
+    expect(config.recipientHashSecret).to.equal(SECRET);
+    expect(config.secrets).to.include(SECRET);
+    // Without a database the key is not needed, and not kept.
+    expect(loadConfig({ ...live, MESSAGING_RECIPIENT_HASH_SECRET: SECRET }).recipientHashSecret).to.equal(undefined);
+  });
+
+  it("SOLAPI_MOCK_SHOW_TEXT is true unless set false", () => {
+    expect(loadConfig({ SOLAPI_MOCK: "true" }).solapi.mockShowText).to.equal(true);
+    expect(loadConfig({ SOLAPI_MOCK: "true", SOLAPI_MOCK_SHOW_TEXT: "false" }).solapi.mockShowText).to.equal(false);
+    expect(problemsOf({ SOLAPI_MOCK: "true", SOLAPI_MOCK_SHOW_TEXT: "hidden" })[0]).to.match(/^SOLAPI_MOCK_SHOW_TEXT must be true or false/);
+  });
+
+  it("names a bad TLS option of DATABASE_URL without echoing the password", () => {
+    const bad = {
+      "ssl-mode=PREFERRED": /PREFERRED would fall back to plain text/,
+      "ssl-mode=on": /ssl-mode must be DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY/,
+      "ssl-mode=REQUIRED&ssl-ca=rds": /with it, ssl-mode must be VERIFY_CA or VERIFY_IDENTITY/,
+      "ssl=true": /use ssl-mode=… and ssl-ca=…/,
+      "ssl-ca=/nonexistent/ca.pem": /ssl-ca: no file at \/nonexistent\/ca.pem/,
+    };
+    for (const [query, message] of Object.entries(bad)) {
+      const problems = problemsOf({ ...live, DATABASE_URL: `${DATABASE_URL}?${query}`, MESSAGING_RECIPIENT_HASH_SECRET: SECRET });
+      expect(problems, query).to.have.length(1);
+      expect(problems[0], query).to.match(/^DATABASE_URL /).and.to.match(message);
+      expect(problems[0], query).not.to.contain("Db-Passw0rd");
+    }
+    expect(loadConfig({ ...live, DATABASE_URL: `${DATABASE_URL}?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds`, MESSAGING_RECIPIENT_HASH_SECRET: SECRET }).databaseUrl).to.contain("ssl-ca=rds");
+  });
+
+  it("the database commands read only DATABASE_URL and the recipient key: no Solapi credentials, no mock switch", () => {
+    expect(loadDatabaseConfig({ DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET, SOLAPI_MOCK: "true" })).to.deep.equal({
+      databaseUrl: DATABASE_URL,
+      recipientHashSecret: SECRET,
+    });
+    expect(loadDatabaseConfig({})).to.deep.equal({ databaseUrl: undefined, recipientHashSecret: undefined });
+    const problems = problemsOf({ DATABASE_URL: `${DATABASE_URL}?ssl-mode=sometimes`, MESSAGING_RECIPIENT_HASH_SECRET: "x" }, loadDatabaseConfig);
+    expect(problems.map((problem) => problem.split(" ")[0])).to.have.members(["DATABASE_URL", "MESSAGING_RECIPIENT_HASH_SECRET"]);
+    expect(problems.join("\n")).not.to.contain("Db-Passw0rd");
   });
 });

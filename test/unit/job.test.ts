@@ -97,7 +97,7 @@ describe("job schema (CONTRACT §1)", () => {
     });
     expect(problems).to.deep.equal([
       "tenant_id: must be an integer",
-      "to: must be a Korean mobile number such as 010-1234-5678",
+      "to: must be a Korean mobile number (01X, then 7 or 8 digits)",
       "text: must not be empty",
       "message_mode: must be one of sms, alimtalk, both",
       "use_alimtalk_first: must be true or false",
@@ -138,7 +138,7 @@ describe("job schema (CONTRACT §1)", () => {
   });
 
   describe("a recipient no channel can reach", () => {
-    const landline = "to: must be a Korean mobile number such as 010-1234-5678";
+    const landline = "to: must be a Korean mobile number (01X, then 7 or 8 digits)";
 
     it("is a job that fails permanently with its reason, not a poison message", () => {
       for (const to of ["02-123-4567", "031 123 4567", "1588-1234", "not a number", "+1 415 555 0100"]) {

@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { z } from "zod";
+import { DatabaseUrlError, parseDatabaseUrl } from "./store/database-url";
 
 /** Exit code for a configuration the worker refuses to start with (CONTRACT §3). */
 export const CONFIG_EXIT_CODE = 2;
@@ -18,6 +20,8 @@ export interface SolapiConfig {
   kakaoTemplateId?: string;
   baseUrl: string;
   timeoutMs: number;
+  /** Mock mode: `false` prints requests with message text and variables redacted (SOLAPI_MOCK_SHOW_TEXT). */
+  mockShowText?: boolean;
 }
 
 export interface SqsConfig {
@@ -47,6 +51,8 @@ export interface Config {
   sqs: SqsConfig;
   consumer: ConsumerConfig;
   databaseUrl?: string;
+  /** Key of message_log.recipient_hash (MESSAGING_RECIPIENT_HASH_SECRET); present whenever databaseUrl is. */
+  recipientHashSecret?: string;
   log: { level: LogLevel; format: LogFormat };
   /** Values that must never appear in a log line. */
   secrets: string[];
@@ -136,9 +142,22 @@ function oneOf<const T extends readonly string[]>(values: T, fallback: T[number]
 
 const databaseUrl = optionalText.superRefine((value, ctx) => {
   if (value === undefined) return;
-  // The value carries a password: never echo it back.
-  if (!URL.canParse(value) || new URL(value).protocol !== "mysql:" || new URL(value).pathname.length < 2) {
-    ctx.addIssue({ code: "custom", message: "must look like mysql://user:password@host:3306/database" });
+  try {
+    // Messages never echo the value: it carries a password.
+    const { tls } = parseDatabaseUrl(value);
+    if (tls.ca && tls.ca !== "rds" && !existsSync(tls.ca)) ctx.addIssue({ code: "custom", message: `ssl-ca: no file at ${tls.ca}` });
+  } catch (error) {
+    if (!(error instanceof DatabaseUrlError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+  }
+});
+
+/** Shorter keys are guessable; 32 random bytes (`openssl rand -hex 32`) is what the docs ask for. */
+const MIN_RECIPIENT_HASH_SECRET = 16;
+
+const recipientHashSecret = optionalText.superRefine((value, ctx) => {
+  if (value !== undefined && value.length < MIN_RECIPIENT_HASH_SECRET) {
+    ctx.addIssue({ code: "custom", message: `must be at least ${MIN_RECIPIENT_HASH_SECRET} characters (e.g. \`openssl rand -hex 32\`)` });
   }
 });
 
@@ -151,6 +170,7 @@ const environmentSchema = z
     SOLAPI_KAKAO_TEMPLATE_ID: optionalText,
     SOLAPI_MOCK: flag(false),
     DEBUG: flag(false),
+    SOLAPI_MOCK_SHOW_TEXT: flag(true),
     SOLAPI_BASE_URL: httpUrl(),
     SOLAPI_TIMEOUT_MS: integer(100, 120_000, 10_000),
     MESSAGING_SQS_QUEUE_NAME: optionalText,
@@ -166,18 +186,41 @@ const environmentSchema = z
     MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
     MESSAGING_LOCAL_SQS_PORT: integer(0, 65_535, 9324),
     DATABASE_URL: databaseUrl,
+    MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret,
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
   });
 
-/** Credentials are required only for live sends; checked beside the schema so every problem is named at once. */
-function missingCredentials(env: NodeJS.ProcessEnv): string[] {
-  const mock = flag(false).safeParse(env.SOLAPI_MOCK).data || flag(false).safeParse(env.DEBUG).data;
-  if (mock) return [];
-  return (["SOLAPI_API_KEY", "SOLAPI_API_SECRET", "SOLAPI_SENDER"] as const)
-    .filter((name) => !env[name]?.trim())
-    .map((name) => `${name} is required unless SOLAPI_MOCK=true`);
+const isSet = (value: string | undefined) => Boolean(value?.trim());
+
+/** Which variable turned mock mode on, if any (read leniently: a bad value is reported by the schema). */
+function mockSwitch(env: NodeJS.ProcessEnv): "SOLAPI_MOCK" | "DEBUG" | undefined {
+  if (flag(false).safeParse(env.SOLAPI_MOCK).data) return "SOLAPI_MOCK";
+  return flag(false).safeParse(env.DEBUG).data ? "DEBUG" : undefined;
 }
+
+/** Rules across variables, checked beside the schema so every problem is named at once. */
+function combinationProblems(env: NodeJS.ProcessEnv): string[] {
+  const mock = mockSwitch(env);
+  const database = isSet(env.DATABASE_URL);
+  const problems: string[] = [];
+  if (!mock) {
+    for (const name of ["SOLAPI_API_KEY", "SOLAPI_API_SECRET", "SOLAPI_SENDER"] as const) {
+      if (!isSet(env[name])) problems.push(`${name} is required unless SOLAPI_MOCK=true`);
+    }
+  }
+  if (mock && database) {
+    problems.push(
+      `${mock}=true (mock mode) together with DATABASE_URL is refused: mock sends reach no one, yet the send log would charge tenants' credits and record them as SENT; unset ${mock} to send for real, or DATABASE_URL to try the worker without a database`,
+    );
+  }
+  if (database && !isSet(env.MESSAGING_RECIPIENT_HASH_SECRET)) {
+    problems.push("MESSAGING_RECIPIENT_HASH_SECRET is required with DATABASE_URL: the key of the send log's recipient digests (docs/deploy.md)");
+  }
+  return problems;
+}
+
+const describeIssues = (error: z.ZodError | undefined) => (error?.issues ?? []).map((issue) => `${issue.path.join(".")} ${issue.message}`);
 
 /**
  * Reads every variable of CONTRACT §3 at once. Throws a ConfigError naming every bad variable,
@@ -186,8 +229,8 @@ function missingCredentials(env: NodeJS.ProcessEnv): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(env);
   const problems = [
-    ...missingCredentials(env),
-    ...(parsed.error?.issues ?? []).map((issue) => `${issue.path.join(".")} ${issue.message}`),
+    ...combinationProblems(env),
+    ...describeIssues(parsed.error),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -211,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       kakaoTemplateId: e.SOLAPI_KAKAO_TEMPLATE_ID,
       baseUrl: (e.SOLAPI_BASE_URL ?? "https://api.solapi.com").replace(/\/+$/, ""),
       timeoutMs: e.SOLAPI_TIMEOUT_MS,
+      mockShowText: e.SOLAPI_MOCK_SHOW_TEXT,
     },
     sqs: {
       region: e.AWS_REGION ?? "ap-northeast-2",
@@ -229,9 +273,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxSeconds: Math.max(e.MESSAGING_RETRY_MAX_SECONDS, e.MESSAGING_RETRY_BASE_SECONDS),
     },
     databaseUrl: e.DATABASE_URL,
+    recipientHashSecret: e.DATABASE_URL ? e.MESSAGING_RECIPIENT_HASH_SECRET : undefined,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
-    secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? ""].filter(
+    secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", e.MESSAGING_RECIPIENT_HASH_SECRET ?? ""].filter(
       (value) => value.length >= 4,
     ),
   };
+}
+
+export interface DatabaseCommandConfig {
+  databaseUrl?: string;
+  recipientHashSecret?: string;
+}
+
+/** What the database commands (migrate, trace, rehash) read: nothing of Solapi or SQS. */
+export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseCommandConfig {
+  const parsed = z.object({ DATABASE_URL: databaseUrl, MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret }).safeParse(env);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  return { databaseUrl: parsed.data.DATABASE_URL, recipientHashSecret: parsed.data.MESSAGING_RECIPIENT_HASH_SECRET };
 }

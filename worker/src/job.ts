@@ -47,7 +47,7 @@ const MOBILE_NUMBER = /^01[016789]\d{7,8}$/;
 const SENDER_NUMBER = /^\d{4,12}$/;
 /** The send log keeps a recipient in 32 characters (message_log.recipient). */
 const RECIPIENT_MAX_LENGTH = 32;
-const NOT_A_MOBILE_NUMBER = "must be a Korean mobile number such as 010-1234-5678";
+const NOT_A_MOBILE_NUMBER = "must be a Korean mobile number (01X, then 7 or 8 digits)";
 /** The failure reason of a job sent to such a number; logged, so it holds no example number to mask. */
 export const UNREACHABLE_RECIPIENT = "to: is not a Korean mobile number (010…): no SMS or AlimTalk can reach it";
 

@@ -1,16 +1,40 @@
 import winston from "winston";
 import type { LogFormat, LogLevel } from "./config";
+import { normalizePhone } from "./job";
 
 export type Logger = winston.Logger;
 
-/** Korean mobile numbers, bare or hyphenated, not inside a longer run of digits. */
-const MOBILE_NUMBER = /(?<![\d])(01[016789])-?(\d{3,4})-?(\d{4})(?![\d])/g;
+/** What normalizePhone strips from a number (job.ts): whitespace, hyphens, dots, parentheses. */
+const SEPARATOR = String.raw`[\s\-().]*`;
+/**
+ * A Korean mobile number in any form the job parser accepts, inside any text: `01012345678`,
+ * `010-1234-5678`, `010 1234 5678`, `(010) 1234.5678`, `+82 10-1234-5678`, `+8210…`, `+82 (0)10…`,
+ * separators anywhere between digits. Not inside a longer run of digits.
+ */
+const MOBILE_NUMBER = new RegExp(
+  String.raw`(?<!\d)(?:\+${SEPARATOR}8${SEPARATOR}2${SEPARATOR}(?:0${SEPARATOR})?|0${SEPARATOR})1${SEPARATOR}[016789](?:${SEPARATOR}\d){7,8}(?!\d)`,
+  "g",
+);
 
-/** `01012345678` → `010****5678` (CONTRACT §7). */
+/** `01012345678`, `+82 10-1234-5678` → `010****5678` (CONTRACT §7): one form, whatever form the number came in. */
 export function maskPhone(text: string): string {
-  return text.replace(MOBILE_NUMBER, (_match, prefix: string, middle: string, last: string) => {
-    return `${prefix}${"*".repeat(middle.length)}${last}`;
+  return text.replace(MOBILE_NUMBER, (match) => {
+    const number = normalizePhone(match);
+    return `${number.slice(0, 3)}${"*".repeat(number.length - 7)}${number.slice(-4)}`;
   });
+}
+
+/**
+ * A job's recipient, masked whatever it is: a mobile number as maskPhone does; a landline or any
+ * other `to` the parser let through (a permanent failure, job.ts) keeps only its first three and last
+ * four characters when it is long enough, else only its last two.
+ */
+export function maskRecipient(to: string): string {
+  const masked = maskPhone(to);
+  if (masked !== to) return masked;
+  const keepStart = to.length >= 9 ? 3 : 0;
+  const keepEnd = to.length >= 9 ? 4 : Math.min(2, Math.floor(to.length / 3));
+  return `${to.slice(0, keepStart)}${"*".repeat(to.length - keepStart - keepEnd)}${to.slice(to.length - keepEnd)}`;
 }
 
 const REDACTED = "[redacted]";

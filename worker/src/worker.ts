@@ -12,7 +12,9 @@ import { serveLocalQueue } from "./sqs/local-endpoint";
 import { JobQueue } from "./sqs/queue";
 import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
-import { createDatabase } from "./store/pool";
+import { isLocalHost, parseDatabaseUrl } from "./store/database-url";
+import { createDatabase, isTlsRefusal } from "./store/pool";
+import { recipientHasher } from "./store/recipient";
 import { errorMessage } from "./error-message";
 
 export interface RunningWorker {
@@ -36,7 +38,7 @@ function isStartupFatal(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? "";
   // MySQL/MariaDB: access denied (1045, 1698), no access to the database (1044), no such database (1049).
   const mysqlRefusal = [1044, 1045, 1049, 1698].includes((error as { errno?: number }).errno ?? 0);
-  return mysqlRefusal || name === "CredentialsProviderError" || (status !== undefined && status >= 400 && status < 500 && status !== 429);
+  return mysqlRefusal || isTlsRefusal(error) || name === "CredentialsProviderError" || (status !== undefined && status >= 400 && status < 500 && status !== 429);
 }
 
 /** Waits out a dependency that is not reachable yet (a Spot task may start before its network is ready). */
@@ -57,6 +59,10 @@ async function whenReachable<T>(what: string, attemptOnce: () => Promise<T>, log
 async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, signal?: AbortSignal): Promise<Ledger> {
   const defaults: SendDefaults = { sender: config.solapi.sender, pfId: config.solapi.kakaoPfId, templateId: config.solapi.kakaoTemplateId };
   if (!config.databaseUrl) return statelessLedger(solapi, defaults);
+  const { host, tls } = parseDatabaseUrl(config.databaseUrl);
+  if (tls.mode === "disabled" && !isLocalHost(host)) {
+    log.warn("the database connection is not encrypted: add ?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds (or your CA's file) to DATABASE_URL", { database_host: host });
+  }
   const db = createDatabase(config.databaseUrl, { connectionLimit: Math.min(64, config.consumer.concurrency + 4) });
   try {
     await whenReachable("the database", () => assertSchemaCurrent(db), log, signal);
@@ -64,13 +70,26 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
     await db.end().catch(() => undefined);
     throw error;
   }
-  return mysqlLedger({ db, solapi, defaults, log, leaseMs: config.sqs.visibilityTimeoutSeconds * 1000, window: sendWindow(config.solapi.timeoutMs) });
+  return mysqlLedger({
+    db,
+    solapi,
+    defaults,
+    log,
+    leaseMs: config.sqs.visibilityTimeoutSeconds * 1000,
+    window: sendWindow(config.solapi.timeoutMs),
+    hashRecipient: recipientHasher(config.recipientHashSecret!),
+  });
 }
 
 function describeSolapi(config: Config): Record<string, unknown> {
   const { solapi } = config;
   return solapi.mode === "mock"
-    ? { solapi_mode: "mock", mock_because: `${solapi.mockReason}=true`, note: "nothing is sent to Solapi; requests are printed", default_sender: solapi.sender }
+    ? {
+        solapi_mode: "mock",
+        mock_because: `${solapi.mockReason}=true`,
+        note: `nothing is sent to Solapi; requests are printed${solapi.mockShowText === false ? " without their text (SOLAPI_MOCK_SHOW_TEXT=false)" : ""}`,
+        default_sender: solapi.sender,
+      }
     : { solapi_mode: "live", solapi_base_url: solapi.baseUrl, solapi_timeout_ms: solapi.timeoutMs };
 }
 

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { normalizePhone } from "../job";
 import { maskPhone } from "../log";
+import { recipientHasher } from "../store/recipient";
 import { traceRecipient, type TraceRow } from "../store/trace";
 import { formatKoreanTime } from "../templates";
 import { withCommandDatabase } from "./database-config";
@@ -22,6 +23,15 @@ export function parseSince(text: string, now: Date = new Date()): Date {
   return absolute;
 }
 
+/**
+ * A send-log field made safe for a terminal: what producers wrote could hold escape sequences that
+ * recolour, move the cursor or rewrite the screen. Line breaks and tabs become spaces; every other
+ * control character (C0, DEL, C1, and the bidirectional overrides that reorder text) is dropped.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\t\n\v\f\r\u2028\u2029]/g, " ").replace(/[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, "");
+}
+
 function seoulTime(instant: Date): string {
   const seoul = new Date(instant.getTime() + 9 * 3_600_000);
   return `${seoul.toISOString().slice(0, 10)} ${formatKoreanTime(instant)}`;
@@ -35,7 +45,7 @@ function render(rows: TraceRow[]): string {
     colWidths: [null, null, null, null, null, null, 40, null, null, null] as unknown as number[],
   });
   for (const row of rows) {
-    table.push([
+    const cells = [
       seoulTime(row.createdAt),
       String(row.tenantId),
       row.eventType ?? "",
@@ -46,7 +56,8 @@ function render(rows: TraceRow[]): string {
       row.groupId ?? "",
       row.messageId ?? "",
       row.amountCharged,
-    ]);
+    ];
+    table.push(cells.map(printable));
   }
   return table.toString();
 }
@@ -66,15 +77,20 @@ export async function runTrace(args: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  return withCommandDatabase("trace", "trace", async (db) => {
-    const rows = await traceRecipient(db, query);
-    const who = `${maskPhone(query.phone)}${query.tenantId ? ` (tenant ${query.tenantId})` : ""}`;
-    if (rows.length === 0) {
-      process.stdout.write(`no jobs for ${who} since ${seoulTime(query.since)} KST\n`);
+  return withCommandDatabase(
+    "trace",
+    "trace",
+    async (db, config) => {
+      const rows = await traceRecipient(db, recipientHasher(config.recipientHashSecret!), query);
+      const who = `${maskPhone(query.phone)}${query.tenantId ? ` (tenant ${query.tenantId})` : ""}`;
+      if (rows.length === 0) {
+        process.stdout.write(`no jobs for ${who} since ${seoulTime(query.since)} KST\n`);
+        return 0;
+      }
+      process.stdout.write(`${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`);
+      process.stdout.write(`${render(rows)}\n`);
       return 0;
-    }
-    process.stdout.write(`${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`);
-    process.stdout.write(`${render(rows)}\n`);
-    return 0;
-  });
+    },
+    { recipientKey: true },
+  );
 }

@@ -1,5 +1,5 @@
 import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
-import type { Logger } from "../log";
+import { type Logger, maskPhone } from "../log";
 import type { AckAction } from "../pipeline/decide";
 import type { DeadLetterEntry, JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Batcher, type EntryResult } from "./batcher";
@@ -30,7 +30,7 @@ export function deadLetterCopy(message: ReceivedMessage, reason: string, job: Jo
     if (ADDED_ATTRIBUTES.includes(name) || Object.keys(attributes).length >= MAX_MESSAGE_ATTRIBUTES - ADDED_ATTRIBUTES.length - 1) continue;
     attributes[name] = value;
   }
-  attributes.error = { DataType: "String", StringValue: reason.slice(0, MAX_ERROR_ATTRIBUTE_LENGTH) };
+  attributes.error = { DataType: "String", StringValue: maskPhone(reason).slice(0, MAX_ERROR_ATTRIBUTE_LENGTH) };
   attributes[JOB_KEY_ATTRIBUTE] = { DataType: "String", StringValue: job.key };
   if (job.tenantId !== undefined) attributes.tenant_id = { DataType: "Number", StringValue: String(job.tenantId) };
   let body = message.body || "(empty body)";

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { JobValidationError, parseJobBody, type Job } from "../job";
-import type { Logger } from "../log";
+import { type Logger, maskRecipient } from "../log";
 import { type AckAction, ackActionFor, type JobOutcome, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
 import { jobIdentity, type Ledger, type ReceivedJob } from "../pipeline/ledger";
 import { deliverGroup, type Finished } from "../pipeline/process";
@@ -284,7 +284,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       sqs_message_id: entry.message.messageId,
       receive_count: entry.message.receiveCount,
       mode: entry.job?.mode,
-      to: entry.job?.to,
+      to: entry.job ? maskRecipient(entry.job.to) : undefined,
       event_type: entry.job?.eventType,
       action: action.action,
     };

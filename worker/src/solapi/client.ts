@@ -5,6 +5,7 @@ import { maskPhone } from "../log";
 import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
 import { carriesJob, type Channel, type MessageOwner, type SolapiMessage } from "./messages";
 import { createMockSolapiHandler } from "./mock";
+import { redactMockRequest } from "./mock-redaction";
 import { routeSolapiRequests, sendingBy } from "./transport";
 
 export interface OutgoingMessage extends MessageOwner {
@@ -105,7 +106,8 @@ export interface GatewayOptions {
 }
 
 export function createSolapiGateway(config: SolapiConfig, options: GatewayOptions = {}): SolapiGateway {
-  const show = options.showMock ?? ((title, prettyJson) => process.stderr.write(`── ${title}\n${maskPhone(prettyJson)}\n`));
+  const print = options.showMock ?? ((title, prettyJson) => process.stderr.write(`── ${title}\n${maskPhone(prettyJson)}\n`));
+  const show = config.mockShowText === false ? (title: string, prettyJson: string) => print(title, redactMockRequest(prettyJson)) : print;
   // In mock mode a per-gateway key keeps two mock gateways in one process from sharing a route.
   const apiKey = config.mode === "mock" ? `${config.apiKey}-${randomUUID()}` : config.apiKey;
   const unroute = routeSolapiRequests(apiKey, {

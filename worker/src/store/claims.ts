@@ -5,12 +5,13 @@
  * had begun).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { maskPhone } from "../log";
+import { maskRecipient } from "../log";
 import { decideClaim, type JobOutcome } from "../pipeline/decide";
 import { findEarlierSend, jobIdentity, type ReceivedJob } from "../pipeline/ledger";
 import type { SolapiGateway } from "../solapi/client";
-import { claimHolders, findLogEntry, insertClaims, type LogEntry, type NewClaim, recipientHash, takeOverClaim } from "./message-log";
+import { claimHolders, findLogEntry, insertClaims, type LogEntry, type NewClaim, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
+import type { RecipientHasher } from "./recipient";
 import { errorMessage } from "../error-message";
 
 const BUSY_WAIT_MS = 3_000;
@@ -22,13 +23,13 @@ export function retry(reason: string, options: { ambiguous?: boolean; minDelaySe
   return { kind: "retry", reason, ambiguous: options.ambiguous ?? false, minDelaySeconds: options.minDelaySeconds ?? 0, alert: false };
 }
 
-export function newClaim(item: ReceivedJob, owner: string): NewClaim {
+export function newClaim(item: ReceivedJob, owner: string, hashRecipient: RecipientHasher): NewClaim {
   return {
     key: item.key,
     tenantId: item.job.tenantId,
     mode: item.job.mode,
-    recipient: maskPhone(item.job.to),
-    recipientHash: recipientHash(item.job.to),
+    recipient: maskRecipient(item.job.to),
+    recipientHash: hashRecipient(item.job.to),
     eventType: item.job.eventType,
     targetName: item.job.targetName,
     reservationId: item.job.reservationId,
@@ -62,7 +63,7 @@ async function settledRow(db: Db, item: ReceivedJob): Promise<LogEntry | undefin
   }
 }
 
-async function claimExisting(db: Db, item: ReceivedJob, owner: string): Promise<Claim> {
+async function claimExisting(db: Db, item: ReceivedJob, owner: string, hashRecipient: RecipientHasher): Promise<Claim> {
   const row = await settledRow(db, item);
   if (!row) return { claimed: false, outcome: retry("the job's log row vanished while it was being claimed") };
   const decision = decideClaim(row);
@@ -82,7 +83,7 @@ async function claimExisting(db: Db, item: ReceivedJob, owner: string): Promise<
       };
     case "take-over":
       // Conditional on the row being exactly as read: a worker that passed the fence meanwhile wins.
-      if (!(await takeOverClaim(db, row, newClaim(item, owner)))) {
+      if (!(await takeOverClaim(db, row, newClaim(item, owner, hashRecipient)))) {
         return { claimed: false, outcome: retry("another worker moved this job's claim on first") };
       }
       return { claimed: true, rowId: row.rowId, owner, uncertain: decision.uncertain };
@@ -90,9 +91,9 @@ async function claimExisting(db: Db, item: ReceivedJob, owner: string): Promise<
 }
 
 /** Claims every job of a group: owner tokens are unique per claim, so a row holding ours is ours. */
-export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor: () => string): Promise<Map<string, Claim>> {
+export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor: () => string, hashRecipient: RecipientHasher): Promise<Map<string, Claim>> {
   const owners = new Map(items.map((item) => [item.id, ownerFor()]));
-  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.id)!)));
+  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.id)!, hashRecipient)));
   const holders = new Map(
     (await claimHolders(db, items.map((item) => ({ tenantId: item.job.tenantId, key: item.key })))).map((holder) => [jobIdentity(holder.tenantId, holder.key), holder]),
   );
@@ -103,7 +104,7 @@ export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor
       const holder = holders.get(item.id);
       claims.set(
         item.id,
-        holder?.owner === owner ? { claimed: true, rowId: holder.rowId, owner, uncertain: false } : await claimExisting(db, item, owner),
+        holder?.owner === owner ? { claimed: true, rowId: holder.rowId, owner, uncertain: false } : await claimExisting(db, item, owner, hashRecipient),
       );
     }),
   );

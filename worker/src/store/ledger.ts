@@ -18,6 +18,7 @@ import { DatabaseHealth } from "./health";
 import { LeaseKeeper } from "./leases";
 import { clearCharges, closeClaims, type LockedClaim, lockClaims, markSendsStarted, markUnknown, recordSents, releaseClaim, rowsMissingSends } from "./message-log";
 import { type Connection, type Db, inTransaction } from "./pool";
+import type { RecipientHasher } from "./recipient";
 import { creditBack, debitCredits } from "./tenants";
 import { errorMessage } from "../error-message";
 
@@ -30,6 +31,8 @@ export interface MysqlLedgerOptions {
   leaseMs: number;
   window: SendWindow;
   log: Logger;
+  /** message_log.recipient_hash of a number: keyed with MESSAGING_RECIPIENT_HASH_SECRET. */
+  hashRecipient: RecipientHasher;
 }
 
 /** What this process knows of a job it has claimed and not yet finished. */
@@ -90,7 +93,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>> {
     const admissions = new Map<string, Admission>();
     const turnAway = (item: ReceivedJob, outcome: JobOutcome) => admissions.set(item.id, { admitted: false, outcome });
-    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`);
+    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`, options.hashRecipient);
     const claimed: ReceivedJob[] = [];
     await Promise.all(
       items.map(async (item) => {

@@ -4,8 +4,8 @@
  * database time) that its worker renews while the job is in flight. Once claimed, a row is addressed
  * by its primary key and its owner token. One statement per function.
  */
-import { createHash } from "node:crypto";
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import { maskPhone } from "../log";
 import type { LogStatus } from "../pipeline/decide";
 import type { SendWindow } from "../pipeline/send-window";
 import type { Channel } from "../solapi/messages";
@@ -18,7 +18,7 @@ export interface NewClaim {
   mode: string;
   /** Masked, as in the logs: the log table keeps no phone number. */
   recipient: string;
-  /** A digest of the normalised number, for `npm run trace`. */
+  /** Keyed digest of the normalised number (store/recipient.ts), for `npm run trace`. */
   recipientHash: string;
   eventType?: string;
   targetName?: string;
@@ -35,13 +35,8 @@ export interface LogKey {
   key: string;
 }
 
-/** The send log keeps no phone number: a digest to find a recipient's jobs, and the masked form. */
-export function recipientHash(phone: string): string {
-  return createHash("sha256").update(phone).digest("hex");
-}
-
 const MAX_REASON = 1000;
-const reason = (text: string) => text.slice(0, MAX_REASON);
+const reason = (text: string) => maskPhone(text).slice(0, MAX_REASON);
 const micros = (ms: number) => Math.round(ms * 1000);
 
 /** A row as a job received again finds it: what decideClaim and a conditional take-over need. */

@@ -1,4 +1,5 @@
 import { createPool, type Pool, type PoolConnection } from "mysql2/promise";
+import { parseDatabaseUrl, sslOptions } from "./database-url";
 
 export type Db = Pool;
 export type Connection = PoolConnection;
@@ -13,12 +14,14 @@ export interface DatabaseOptions {
 const LOCK_WAIT_SECONDS = 5;
 
 /**
- * A mysql2 pool for DATABASE_URL. Times are UTC, DECIMAL stays a string (money is never a float in
- * this process), and lock waits are short.
+ * A mysql2 pool for DATABASE_URL, over TLS when the URL asks for it (database-url.ts). Times are
+ * UTC, DECIMAL stays a string (money is never a float in this process), and lock waits are short.
  */
 export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
+  const { uri, tls } = parseDatabaseUrl(url);
   const pool = createPool({
-    uri: url,
+    uri,
+    ssl: sslOptions(tls),
     connectionLimit: options.connectionLimit ?? 10,
     waitForConnections: true,
     queueLimit: 0,
@@ -36,6 +39,15 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
     for (const statement of settings) connection.query(statement);
   });
   return pool;
+}
+
+/**
+ * The server cannot give the TLS that DATABASE_URL asks for: no TLS at all, or a certificate that
+ * fails the check. Retrying does not help; falling back to plain text would defeat the purpose.
+ */
+export function isTlsRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "HANDSHAKE_NO_SSL_SUPPORT" || code === "HANDSHAKE_SSL_ERROR";
 }
 
 const DEADLOCK = 1213;

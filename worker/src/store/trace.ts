@@ -1,6 +1,7 @@
 import type { RowDataPacket } from "mysql2/promise";
+import { maskPhone } from "../log";
 import type { Db } from "./pool";
-import { recipientHash } from "./message-log";
+import { legacyRecipientHash, type RecipientHasher } from "./recipient";
 
 export interface TraceQuery {
   /** A normalised phone number. */
@@ -27,28 +28,34 @@ export interface TraceRow {
   receiveCount: number;
 }
 
-/** A recipient's jobs, newest first: the support answer to "why didn't my message arrive?". */
-export async function traceRecipient(db: Db, query: TraceQuery): Promise<TraceRow[]> {
+/** Free text from the send log, as support may see it: a number in it shows masked. */
+const masked = (text: unknown) => (text === null || text === undefined ? null : maskPhone(String(text)));
+
+/**
+ * A recipient's jobs, newest first: the support answer to "why didn't my message arrive?". Finds rows
+ * by the keyed digest, and by the unkeyed one of rows `npm run db:rehash` has not reached yet.
+ */
+export async function traceRecipient(db: Db, hashRecipient: RecipientHasher, query: TraceQuery): Promise<TraceRow[]> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT created_at, updated_at, tenant_id, idempotency_key, event_type, target_name, mode, channel, status,
             failure_reason, group_id, message_id, amount_charged, receive_count
        FROM message_log
-      WHERE recipient_hash = ? AND created_at >= ? AND (? IS NULL OR tenant_id = ?)
+      WHERE recipient_hash IN (?, ?) AND created_at >= ? AND (? IS NULL OR tenant_id = ?)
       ORDER BY created_at DESC, id DESC
       LIMIT ?`,
-    [recipientHash(query.phone), query.since, query.tenantId ?? null, query.tenantId ?? null, query.limit],
+    [hashRecipient(query.phone), legacyRecipientHash(query.phone), query.since, query.tenantId ?? null, query.tenantId ?? null, query.limit],
   );
   return rows.map((row) => ({
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     tenantId: Number(row.tenant_id),
-    key: String(row.idempotency_key),
-    eventType: row.event_type ?? null,
-    targetName: row.target_name ?? null,
+    key: maskPhone(String(row.idempotency_key)),
+    eventType: masked(row.event_type),
+    targetName: masked(row.target_name),
     mode: String(row.mode),
     channel: row.channel ?? null,
     status: String(row.status),
-    reason: row.failure_reason ?? null,
+    reason: masked(row.failure_reason),
     groupId: row.group_id ?? null,
     messageId: row.message_id ?? null,
     amountCharged: String(row.amount_charged),

@@ -3,9 +3,10 @@
  */
 import { initial } from "./001-initial";
 import { tenantKeys } from "./002-tenant-keys";
+import { keyedRecipientHash } from "./003-keyed-recipient-hash";
 import { tenantRoutes } from "./005-tenant-routes";
 import type { Migration } from "./migration";
 
 export type { Migration } from "./migration";
 
-export const MIGRATIONS: readonly Migration[] = [initial, tenantKeys, tenantRoutes];
+export const MIGRATIONS: readonly Migration[] = [initial, tenantKeys, keyedRecipientHash, tenantRoutes];
