@@ -3,7 +3,7 @@
  * credits and refunds, the send log and "never the same message twice".
  */
 import { expect } from "chai";
-import { migrate, schemaVersion } from "../../worker/src/store/migrate";
+import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "../../worker/src/store/migrate";
 import { balanceOf, logRow, logRows, seedReservation, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import { workerEnv } from "../support/config";
 import { type FakeSolapi, startFakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
@@ -55,10 +55,10 @@ describe("send log, credits and reservations (MySQL)", function () {
 
   it("migrations run twice without error and record their version", async () => {
     expect(await migrate(database.db)).to.deep.equal([]);
-    expect(await schemaVersion(database.db)).to.equal(1);
+    expect(await schemaVersion(database.db)).to.equal(LATEST_SCHEMA_VERSION);
     const migrateAgain = runCli(["migrate"], { PATH: process.env.PATH, DATABASE_URL: database.url });
     expect((await migrateAgain.exited).code).to.equal(0);
-    expect(migrateAgain.stdout.join("\n")).to.equal("schema already at version 1: nothing to do");
+    expect(migrateAgain.stdout.join("\n")).to.equal(`schema already at version ${LATEST_SCHEMA_VERSION}: nothing to do`);
   });
 
   it("skips a job whose reservation is cancelled: recorded, deleted, nothing sent", async () => {

@@ -37,11 +37,17 @@ export interface ConsumerConfig {
   retryMaxSeconds: number;
 }
 
+export interface DeliveryConfig {
+  /** Seconds after Solapi accepted a message before its final result is looked up; 0 disables (CONTRACT §3). */
+  checkSeconds: number;
+}
+
 export interface Config {
   solapi: SolapiConfig;
   sqs: SqsConfig;
   consumer: ConsumerConfig;
   databaseUrl?: string;
+  delivery: DeliveryConfig;
   log: { level: LogLevel; format: LogFormat };
   /** Values that must never appear in a log line. */
   secrets: string[];
@@ -149,6 +155,7 @@ const environmentSchema = z
     MESSAGING_RETRY_BASE_SECONDS: integer(0, 3_600, 10),
     MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
     DATABASE_URL: databaseUrl,
+    MESSAGING_DELIVERY_CHECK_SECONDS: integer(0, 86_400, 300),
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
   });
@@ -208,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxSeconds: Math.max(e.MESSAGING_RETRY_MAX_SECONDS, e.MESSAGING_RETRY_BASE_SECONDS),
     },
     databaseUrl: e.DATABASE_URL,
+    delivery: { checkSeconds: e.MESSAGING_DELIVERY_CHECK_SECONDS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? ""].filter(
       (value) => value.length >= 4,

@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   stress: { summary: "enqueue --count jobs; with --run-worker, drain them and report the rate", run: async (args) => (await import("./stress.js")).runStress(args) },
   "sqs-create": { summary: "create the queue and its DLQ (safe to run twice)", run: async (args) => (await import("./sqs-create.js")).runSqsCreate(args) },
   migrate: { summary: "create or upgrade the MySQL schema (safe to run twice)", run: async () => (await import("./migrate.js")).runMigrate() },
-  trace: { summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d]", run: async (args) => (await import("./trace.js")).runTrace(args) },
+  trace: { summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d] [--refresh]", run: async (args) => (await import("./trace.js")).runTrace(args) },
 };
 
 function usage(): string {

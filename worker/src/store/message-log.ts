@@ -206,7 +206,7 @@ export async function recordSents(db: Db, sents: readonly SentRecord[]): Promise
   const message = cases("message_id", sents.map((sent) => [sent.key, sent.messageId]));
   const [result] = await db.query<ResultSetHeader>(
     `UPDATE message_log SET status = 'SENT', ${channel.sql}, ${group.sql}, ${message.sql}, failure_reason = NULL,
-            lease_owner = NULL, lease_expires_at = NULL
+            lease_owner = NULL, lease_expires_at = NULL, sent_at = NOW(3)
       WHERE idempotency_key IN (?) AND lease_owner IN (?) AND status = 'CLAIMED'`,
     [...channel.params, ...group.params, ...message.params, sents.map((sent) => sent.key), sents.map((sent) => sent.owner)],
   );
