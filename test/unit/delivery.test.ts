@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { expect } from "chai";
 import { describeDelivery } from "../../worker/src/cli/trace";
-import { describeStatusCode } from "../../worker/src/delivery/codes";
+import { describeStatusCode, STATUS_CODE_MEANINGS } from "../../worker/src/delivery/codes";
 import { checkPolicy, nextCheckDelayMs, readReport, RESULT_BOUND_MS, settle } from "../../worker/src/delivery/decide";
 
 const MINUTE = 60_000;
@@ -117,5 +119,17 @@ describe("delivery decisions", () => {
     expect(describeStatusCode("3104")).to.equal("not a KakaoTalk user");
     expect(describeStatusCode("3999")).to.equal("carrier or Kakao failure (code not in Solapi's list)");
     expect(describeStatusCode("TEST")).to.equal("unknown code");
+  });
+});
+
+describe("the status code table in docs/operations.md", () => {
+  it("says what the code says, code for code", () => {
+    const documented = readFileSync(resolve(__dirname, "../../docs/operations.md"), "utf8")
+      .split("\n")
+      .flatMap((line) => {
+        const match = /^\| (\d{4}) \| (.+) \|$/.exec(line);
+        return match ? [[match[1]!, match[2]!] as const] : [];
+      });
+    expect(Object.fromEntries(documented)).to.deep.equal(STATUS_CODE_MEANINGS);
   });
 });

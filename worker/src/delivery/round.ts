@@ -18,7 +18,7 @@ import {
   recordFinalResults,
   scheduleNextChecks,
 } from "../store/deliveries";
-import { type Db, inTransaction } from "../store/pool";
+import { type Connection, type Db, inTransaction } from "../store/pool";
 import { creditBack, debitCredits } from "../store/tenants";
 import { describeStatusCode } from "./codes";
 import { type CheckPolicy, fromCents, nextCheckDelayMs, readReport, type Report, settle, type Verdict } from "./decide";
@@ -95,23 +95,45 @@ async function lookUp(solapi: SolapiGateway, rows: readonly LeasedCheck[], signa
   return findings;
 }
 
+type Final = FinalResult & { row: LeasedCheck; charged: string; deltaCents: number };
+type Next = NextCheck & { row: LeasedCheck };
+
 interface Written {
-  finals: (FinalResult & { row: LeasedCheck; verdict: Extract<Verdict, { kind: "final" }> })[];
-  nexts: (NextCheck & { row: LeasedCheck })[];
+  finals: Final[];
+  nexts: Next[];
   lost: number;
 }
 
+/** What one held row's findings come to: a final result and its settlement, or the next look. */
+function conclude(row: LeasedCheck, held: HeldCheck, findings: Findings, policy: CheckPolicy): Final | Next {
+  const unlookable = !row.messageId && !row.groupId;
+  const unasked = findings.unasked.get(row.id);
+  const verdict: Verdict = unlookable
+    ? { kind: "pending", note: NO_LOOKUP }
+    : unasked
+      ? { kind: "pending", note: unasked }
+      : readReport(findings.reports.get(row.id), row.channel);
+  if (verdict.kind === "pending") {
+    const delayMs = unlookable ? undefined : nextCheckDelayMs(row.checks, row.ageMs, policy);
+    const note = delayMs === undefined && !unlookable ? `no final result within ${duration(policy.boundMs)}; last: ${verdict.note}` : verdict.note;
+    return { id: row.id, delayMs, note, row };
+  }
+  const { charge, deltaCents } = settle(verdict, held.amountCharged, row.prices);
+  const substitute = verdict.replaced ? ` (Solapi's substitute ${verdict.channel.toUpperCase()} instead of the AlimTalk)` : "";
+  const note = `${verdict.code} ${describeStatusCode(verdict.code)}${substitute}`;
+  return { id: row.id, status: verdict.status, code: verdict.code, channel: verdict.channel, charge, note, row, charged: held.amountCharged, deltaCents };
+}
+
 /** Per tenant, in id order (the order every writer locks tenants in): refunds, then conditional debits. */
-async function settleCharges(connection: Parameters<typeof lockHeldChecks>[0], finals: Written["finals"], held: Map<number, HeldCheck>, deltas: Map<number, number>): Promise<void> {
+async function settleCharges(connection: Connection, finals: readonly Final[]): Promise<void> {
   const byTenant = groupBy(finals, (final) => final.row.tenantId);
   for (const [tenantId, tenantFinals] of [...byTenant].sort((a, b) => a[0] - b[0])) {
-    const refund = tenantFinals.reduce((sum, final) => sum + Math.max(0, -(deltas.get(final.id) ?? 0)), 0);
+    const refund = tenantFinals.reduce((sum, final) => sum + Math.max(0, -final.deltaCents), 0);
     if (refund > 0) await creditBack(connection, tenantId, fromCents(refund));
     for (const final of tenantFinals) {
-      const debit = deltas.get(final.id) ?? 0;
-      if (debit <= 0 || (await debitCredits(connection, tenantId, fromCents(debit)))) continue;
+      if (final.deltaCents <= 0 || (await debitCredits(connection, tenantId, fromCents(final.deltaCents)))) continue;
       // Credits never go below zero: the academy keeps paying what it was charged.
-      final.charge = held.get(final.id)!.amountCharged;
+      final.charge = final.charged;
       final.note = `${final.note}; credits did not cover the substitute's price, the AlimTalk price stands`;
     }
   }
@@ -121,32 +143,16 @@ async function write(deps: RoundDeps, owner: string, rows: readonly LeasedCheck[
   return inTransaction(deps.db, async (connection) => {
     const held = await lockHeldChecks(connection, rows.map((row) => row.id), owner);
     const written: Written = { finals: [], nexts: [], lost: 0 };
-    const deltas = new Map<number, number>();
     for (const row of rows) {
       const lock = held.get(row.id);
-      if (!lock) {
-        written.lost += 1;
-        continue;
+      if (!lock) written.lost += 1;
+      else {
+        const concluded = conclude(row, lock, findings, deps.policy);
+        if ("status" in concluded) written.finals.push(concluded);
+        else written.nexts.push(concluded);
       }
-      const unlookable = !row.messageId && !row.groupId;
-      const unasked = findings.unasked.get(row.id);
-      const verdict: Verdict = unlookable
-        ? { kind: "pending", note: NO_LOOKUP }
-        : unasked
-          ? { kind: "pending", note: unasked }
-          : readReport(findings.reports.get(row.id), row.channel);
-      if (verdict.kind === "pending") {
-        const delayMs = unlookable ? undefined : nextCheckDelayMs(row.checks, row.ageMs, deps.policy);
-        const note = delayMs === undefined && !unlookable ? `no final result within ${duration(deps.policy.boundMs)}; last: ${verdict.note}` : verdict.note;
-        written.nexts.push({ id: row.id, delayMs, note, row });
-        continue;
-      }
-      const settlement = settle(verdict, lock.amountCharged, row.prices);
-      deltas.set(row.id, settlement.deltaCents);
-      const note = `${verdict.code} ${describeStatusCode(verdict.code)}${verdict.replaced ? ` (Solapi's substitute ${verdict.channel.toUpperCase()} instead of the AlimTalk)` : ""}`;
-      written.finals.push({ id: row.id, status: verdict.status, code: verdict.code, channel: verdict.channel, charge: settlement.charge, note, row, verdict });
     }
-    await settleCharges(connection, written.finals, held, deltas);
+    await settleCharges(connection, written.finals);
     await recordFinalResults(connection, written.finals);
     await scheduleNextChecks(connection, written.nexts);
     return written;
