@@ -5,6 +5,11 @@
  *
  *   npm run bench -- [--jobs 5000] [--latency-ms 150] [--concurrency 50] [--db|--no-db]
  *                    [--baseline-jobs 200] [--json FILE] [--cpu-prof DIR] [--log-level info]
+ *                    [--delivery-check-seconds 1]
+ *
+ * With the database, each sent message's delivery result is looked up `--delivery-check-seconds`
+ * after acceptance (0: not at all) and the run lasts until every result is recorded: the fake
+ * Solapi answers 4000, and 3043 (undelivered, refunded) for one message in twenty.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -17,7 +22,7 @@ import { createQueues } from "../../worker/src/sqs/admin";
 import { migrate } from "../../worker/src/store/migrate";
 import { workerEnv } from "../support/config";
 import { scratchDatabase, type TestDatabase } from "../support/database";
-import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
+import { type DeliveryReport, type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
 import { CountingSqs } from "./counting-sqs";
 import { cpuMs, peakRssMb } from "./process-stats";
@@ -32,6 +37,7 @@ interface Options {
   cpuProf?: string;
   logLevel: string;
   nodeOptions: string[];
+  deliveryCheckSeconds: number;
 }
 
 export interface Figures {
@@ -43,6 +49,9 @@ export interface Figures {
   peakRssMb: number;
   sqsRequestsPerMessage: number;
   solapiRequestsPerMessage: number;
+  /** Delivery checks: list requests per message, and from the last delete to the last result recorded. */
+  listRequestsPerMessage: number;
+  resultsAfterLastDeleteMs: number;
   startupToFirstPollMs: number;
   sigtermToExitMs: number;
   slowestSendMs: number;
@@ -61,6 +70,7 @@ function readOptions(): Options {
       "cpu-prof": { type: "string" },
       "log-level": { type: "string", default: "info" },
       "node-options": { type: "string", default: "" },
+      "delivery-check-seconds": { type: "string", default: "1" },
     },
   });
   return {
@@ -73,6 +83,7 @@ function readOptions(): Options {
     cpuProf: values["cpu-prof"],
     logLevel: values["log-level"],
     nodeOptions: values["node-options"].split(" ").filter(Boolean),
+    deliveryCheckSeconds: Number(values["delivery-check-seconds"]),
   };
 }
 
@@ -110,7 +121,20 @@ interface Services {
   counting: CountingSqs;
   sqs: SQSClient;
   fake: FakeSolapi;
-  databaseUrl?: string;
+  database?: TestDatabase;
+}
+
+/** One message in twenty is undelivered (3043, handset off): its refund is part of the work. */
+function benchReport(message: { jobKey?: string }): DeliveryReport {
+  return Number(message.jobKey?.split("-").pop()) % 20 === 0 ? { statusCode: "3043" } : { statusCode: "4000" };
+}
+
+async function deliveryResultsMissing(database: TestDatabase, run: string): Promise<number> {
+  const [rows] = await database.db.query<RowDataPacket[]>(
+    "SELECT COUNT(*) AS missing FROM message_log WHERE idempotency_key LIKE ? AND status = 'SENT' AND delivery_status IS NULL",
+    [`${run}-%`],
+  );
+  return Number(rows[0]!.missing);
 }
 
 /** One configuration: enqueue, run the worker until every job is deleted, then time a SIGTERM. */
@@ -125,7 +149,8 @@ async function measure(label: string, concurrency: number, jobs: number, service
     MESSAGING_SQS_WAIT_SECONDS: "1",
     LOG_LEVEL: options.logLevel,
     SOLAPI_TIMEOUT_MS: String(Math.max(10_000, options.latencyMs * 4)),
-    ...(services.databaseUrl ? { DATABASE_URL: services.databaseUrl } : {}),
+    MESSAGING_DELIVERY_CHECK_SECONDS: String(options.deliveryCheckSeconds),
+    ...(services.database ? { DATABASE_URL: services.database.url } : {}),
   });
   const execArgv = options.cpuProf ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(options.cpuProf)}`, `--cpu-prof-name=${label.replace(/\W+/g, "-")}.cpuprofile`] : [];
   const spawnedAt = Date.now();
@@ -134,11 +159,15 @@ async function measure(label: string, concurrency: number, jobs: number, service
   await until(() => services.counting.firstMessagesAt > 0, 30_000, "the first receive");
   const cpuAtStart = cpuMs(pid);
   await until(() => services.counting.deleted >= jobs, 30 * 60_000, `${jobs} deletes`);
+  const checking = services.database && options.deliveryCheckSeconds > 0;
+  while (checking && (await deliveryResultsMissing(services.database!, name)) > 0) await new Promise((done) => setTimeout(done, 50));
+  const resultsAfterLastDeleteMs = checking ? Date.now() - services.counting.lastDeleteAt : 0;
   const cpuAtEnd = cpuMs(pid);
   const rss = peakRssMb(pid);
   const seconds = (services.counting.lastDeleteAt - services.counting.firstMessagesAt) / 1000;
   const sqsRequests = services.counting.total;
   const solapiRequests = services.fake.sendRequests.length;
+  const listRequests = services.fake.listRequests.length;
 
   // SIGTERM with sends in flight: the worker should finish them and exit.
   const extra = Math.max(4, concurrency * 2);
@@ -158,6 +187,8 @@ async function measure(label: string, concurrency: number, jobs: number, service
     peakRssMb: rss,
     sqsRequestsPerMessage: sqsRequests / jobs,
     solapiRequestsPerMessage: solapiRequests / jobs,
+    listRequestsPerMessage: listRequests / jobs,
+    resultsAfterLastDeleteMs,
     startupToFirstPollMs: services.counting.firstReceiveAt - spawnedAt,
     sigtermToExitMs: at - termAt,
     slowestSendMs: options.latencyMs,
@@ -170,6 +201,8 @@ const ROWS: [keyof Figures, string, (value: number) => string, "higher" | "lower
   ["peakRssMb", "peak RSS of the worker, MB", (v) => v.toFixed(1), "lower"],
   ["sqsRequestsPerMessage", "SQS requests per message", (v) => v.toFixed(3), "lower"],
   ["solapiRequestsPerMessage", "Solapi requests per message", (v) => v.toFixed(3), "lower"],
+  ["listRequestsPerMessage", "Solapi list requests per message (delivery checks)", (v) => v.toFixed(4), "lower"],
+  ["resultsAfterLastDeleteMs", "last delivery result after the last delete, ms", (v) => v.toFixed(0), "lower"],
   ["startupToFirstPollMs", "start-up to first poll, ms", (v) => v.toFixed(0), "lower"],
   ["sigtermToExitMs", "SIGTERM to exit, ms (sends in flight)", (v) => v.toFixed(0), "lower"],
 ];
@@ -180,7 +213,8 @@ function table(worker: Figures, baseline: Figures): string {
     const ours = worker[key] as number;
     const theirs = baseline[key] as number;
     const ratio = better === "higher" ? ours / theirs : theirs / ours;
-    return [name, format(ours), format(theirs), `${ratio.toFixed(1)}× ${better === "higher" ? "faster" : "less"}`];
+    const compared = Number.isFinite(ratio) && ratio > 0 ? `${ratio.toFixed(1)}× ${better === "higher" ? "faster" : "less"}` : "—";
+    return [name, format(ours), format(theirs), compared];
   });
   const widths = head.map((_, column) => Math.max(...[head, ...lines].map((row) => row[column]!.length)));
   const render = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
@@ -192,18 +226,21 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const counting = await new CountingSqs().start();
   const sqs = new SQSClient({ region: "ap-northeast-2", endpoint: counting.endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" } });
-  const fake = await startFakeSolapi({ latencyMs: options.latencyMs });
+  const fake = await startFakeSolapi({ latencyMs: options.latencyMs, report: benchReport });
   const database = options.db ? await prepareDatabase() : undefined;
   if (options.cpuProf) mkdirSync(resolve(options.cpuProf), { recursive: true });
-  const services: Services = { counting, sqs, fake, databaseUrl: database?.url };
+  const services: Services = { counting, sqs, fake, database };
   try {
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    process.stdout.write(`bench: ${machine}; Solapi latency ${options.latencyMs} ms; database ${options.db ? "MySQL" : "none"}\n`);
+    const checks = options.db && options.deliveryCheckSeconds > 0 ? `delivery checks ${options.deliveryCheckSeconds} s after acceptance` : "no delivery checks";
+    process.stdout.write(`bench: ${machine}; Solapi latency ${options.latencyMs} ms; database ${options.db ? "MySQL" : "none"}; ${checks}\n`);
     const worker = await measure("worker", options.concurrency, options.jobs, services, options);
     const baseline = await measure("baseline", 1, options.baselineJobs, services, options);
     if (database) {
-      const [rows] = await database.db.query<RowDataPacket[]>("SELECT status, COUNT(*) AS n FROM message_log GROUP BY status");
-      process.stdout.write(`send log: ${rows.map((row) => `${row.status} ${row.n}`).join(", ")}\n`);
+      const [rows] = await database.db.query<RowDataPacket[]>(
+        "SELECT CONCAT(status, COALESCE(CONCAT(' ', delivery_status), '')) AS state, COUNT(*) AS n FROM message_log GROUP BY state ORDER BY state",
+      );
+      process.stdout.write(`send log: ${rows.map((row) => `${row.state} ${row.n}`).join(", ")}\n`);
     }
     process.stdout.write(`\n${table(worker, baseline)}\n\nfinished in ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n`);
     if (options.json) {

@@ -3,7 +3,9 @@
  * endpoints the worker uses (POST /messages/v4/send-many/detail, GET /messages/v4/list), checks the
  * SDK's HMAC signature, keeps a ledger of every message it accepted, and misbehaves on request:
  * error statuses, hangs, connections dropped before or after a send was accepted, per-message
- * refusals and latency.
+ * refusals and latency. Its list answers each accepted message's delivery result (`report`: 4000
+ * at once by default), filtered by groupId, messageId(s), to and startDate, a page at a time, and
+ * can answer unreadably or leave messages out (`listFault`).
  */
 import { createHmac, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -56,10 +58,28 @@ export interface Refusal {
   statusMessage: string;
 }
 
+/** A message's delivery result, as the list will show it. */
+export interface DeliveryReport {
+  /** The final code: 4000 delivered, 3xxx a carrier or Kakao failure… */
+  statusCode: string;
+  /** Until this long after acceptance the list shows 3000 (with the carrier). */
+  afterMs?: number;
+  /** The AlimTalk was replaced by Solapi's substitute of this type: `replacement: true`, and this `type`. */
+  substitute?: "SMS" | "LMS";
+}
+
+/**
+ * How the list misbehaves: `unreadable` answers 200 with a body the SDK rejects; `omit` leaves every
+ * message out; `no-status` lists them without a status code; `hang` never answers.
+ */
+export type ListFault = "unreadable" | "omit" | "no-status" | "hang";
+
 export interface FakeSolapiOptions {
   latencyMs?: number;
   /** Refuses single messages at registration (partial failures land in failedMessageList). */
   refuse?: (message: SentMessage) => Refusal | undefined;
+  /** Each accepted message's delivery result; default 4000 at once. */
+  report?: (message: AcceptedMessage) => DeliveryReport;
 }
 
 const JOB_KEY_FIELD = "jobKey";
@@ -82,9 +102,11 @@ export class FakeSolapi {
   latencyMs: number;
   /** When set, GET /messages/v4/list answers with this HTTP status (the look-up of earlier sends fails). */
   listStatus?: number;
+  listFault?: ListFault;
   refuse: (message: SentMessage) => Refusal | undefined;
   /** A request carrying a message this picks out behaves as it says, whatever the script: one job that breaks its group. */
   breaksRequest?: (message: SentMessage) => Behaviour | undefined;
+  report: (message: AcceptedMessage) => DeliveryReport;
   private script: Behaviour[] = [];
   private fallback: Behaviour | (() => Behaviour) = { kind: "ok" };
   private readonly server: Server;
@@ -98,6 +120,7 @@ export class FakeSolapi {
   constructor(options: FakeSolapiOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
     this.refuse = options.refuse ?? defaultRefusal;
+    this.report = options.report ?? (() => ({ statusCode: "4000" }));
     this.server = createServer((request, response) => void this.route(request, response));
     this.server.keepAliveTimeout = 60_000;
     this.server.on("connection", (socket) => {
@@ -129,6 +152,10 @@ export class FakeSolapi {
 
   get sendRequests(): RecordedRequest[] {
     return this.requests.filter((request) => request.path.startsWith("/messages/v4/send-many"));
+  }
+
+  get listRequests(): RecordedRequest[] {
+    return this.requests.filter((request) => request.path.startsWith("/messages/v4/list"));
   }
 
   acceptedFor(jobKey: string): AcceptedMessage[] {
@@ -181,6 +208,8 @@ export class FakeSolapi {
     if (!signatureValid) return json(response, 401, { errorCode: "SignatureDoesNotMatch", errorMessage: "bad signature" });
     if (request.method === "GET" && path.startsWith("/messages/v4/list")) {
       if (this.listStatus) return json(response, this.listStatus, { errorCode: "FakeListFailure", errorMessage: "list unavailable" });
+      if (this.listFault === "hang") return;
+      if (this.listFault === "unreadable") return json(response, 200, { messageList: [{ statusCode: 4000 }] });
       return this.answerList(new URL(path, this.url), response);
     }
     json(response, 404, { errorCode: "NotFound", errorMessage: path });
@@ -244,27 +273,50 @@ export class FakeSolapi {
     });
   }
 
+  /** Where a message stands now, as Solapi's list shows it. */
+  private listEntry(message: AcceptedMessage): Record<string, unknown> {
+    const report = this.report(message);
+    const final = Date.now() - message.acceptedAt >= (report.afterMs ?? 0);
+    const replaced = final && report.substitute !== undefined && message.type === "ATA";
+    const statusCode = final ? report.statusCode : "3000";
+    return {
+      messageId: message.messageId,
+      groupId: message.groupId,
+      to: message.to,
+      from: message.from ?? null,
+      type: replaced ? report.substitute : (message.type ?? "SMS"),
+      status: final ? (statusCode === "4000" ? "COMPLETE" : "FAILED") : "SENDING",
+      statusCode: this.listFault === "no-status" ? null : statusCode,
+      replacement: replaced,
+      customFields: message.customFields ?? null,
+      dateCreated: new Date(message.acceptedAt).toISOString(),
+    };
+  }
+
+  /** Filters as Solapi documents them; pages of `limit` (default 20), continued from `startKey`. */
   private answerList(url: URL, response: ServerResponse): void {
-    const to = url.searchParams.get("to");
-    const since = url.searchParams.get("startDate");
+    const query = url.searchParams;
+    const ids = new Set([...query.getAll("messageIds"), ...query.getAll("messageId")]);
+    const since = query.get("startDate");
     const sinceMs = since ? Date.parse(since) : 0;
-    const found = this.accepted.filter((message) => (!to || message.to === to) && message.acceptedAt >= sinceMs - 1000);
-    const messageList = Object.fromEntries(
-      found.map((message) => [
-        message.messageId,
-        {
-          messageId: message.messageId,
-          groupId: message.groupId,
-          to: message.to,
-          from: message.from ?? null,
-          type: message.type ?? "SMS",
-          statusCode: "4000",
-          customFields: message.customFields ?? null,
-          dateCreated: new Date(message.acceptedAt).toISOString(),
-        },
-      ]),
+    const found = this.accepted.filter(
+      (message) =>
+        (!query.get("to") || message.to === query.get("to")) &&
+        (!query.get("groupId") || message.groupId === query.get("groupId")) &&
+        (ids.size === 0 || ids.has(message.messageId)) &&
+        message.acceptedAt >= sinceMs - 1000,
     );
-    json(response, 200, { startKey: null, nextKey: null, limit: 100, messageList });
+    const limit = Math.min(500, Number(query.get("limit") ?? 20) || 20);
+    const startKey = query.get("startKey");
+    const first = startKey ? Math.max(0, found.findIndex((message) => message.messageId === startKey)) : 0;
+    const page = this.listFault === "omit" ? [] : found.slice(first, first + limit);
+    const next = found[first + limit];
+    json(response, 200, {
+      startKey: startKey ?? null,
+      nextKey: this.listFault === "omit" ? null : (next?.messageId ?? null),
+      limit,
+      messageList: Object.fromEntries(page.map((message) => [message.messageId, this.listEntry(message)])),
+    });
   }
 }
 

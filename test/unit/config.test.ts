@@ -29,6 +29,15 @@ describe("configuration (CONTRACT §3)", () => {
     expect(config.databaseUrl).to.equal(undefined);
   });
 
+  it("reads MESSAGING_DELIVERY_CHECK_SECONDS: 300 by default, 0 disables, anything else is named", () => {
+    expect(loadConfig(live).delivery).to.deep.equal({ checkSeconds: 300 });
+    expect(loadConfig({ ...live, MESSAGING_DELIVERY_CHECK_SECONDS: "0" }).delivery).to.deep.equal({ checkSeconds: 0 });
+    expect(loadConfig({ ...live, MESSAGING_DELIVERY_CHECK_SECONDS: "60" }).delivery).to.deep.equal({ checkSeconds: 60 });
+    expect(problemsOf({ ...live, MESSAGING_DELIVERY_CHECK_SECONDS: "soon" })).to.deep.equal([
+      'MESSAGING_DELIVERY_CHECK_SECONDS must be a whole number from 0 to 86400 (got "soon")',
+    ]);
+  });
+
   it("names every bad variable in one error, whatever else is wrong", () => {
     const problems = problemsOf({
       MESSAGING_SQS_WAIT_SECONDS: "25",

@@ -46,6 +46,11 @@ export interface ConsumerConfig {
   retryMaxSeconds: number;
 }
 
+export interface DeliveryConfig {
+  /** Seconds after Solapi accepted a message before its final result is looked up; 0 disables (CONTRACT §3). */
+  checkSeconds: number;
+}
+
 export interface Config {
   solapi: SolapiConfig;
   sqs: SqsConfig;
@@ -53,6 +58,7 @@ export interface Config {
   databaseUrl?: string;
   /** Key of message_log.recipient_hash (MESSAGING_RECIPIENT_HASH_SECRET); present whenever databaseUrl is. */
   recipientHashSecret?: string;
+  delivery: DeliveryConfig;
   log: { level: LogLevel; format: LogFormat };
   /** Values that must never appear in a log line. */
   secrets: string[];
@@ -187,6 +193,7 @@ const environmentSchema = z
     MESSAGING_LOCAL_SQS_PORT: integer(0, 65_535, 9324),
     DATABASE_URL: databaseUrl,
     MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret,
+    MESSAGING_DELIVERY_CHECK_SECONDS: integer(0, 86_400, 300),
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
   });
@@ -274,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     databaseUrl: e.DATABASE_URL,
     recipientHashSecret: e.DATABASE_URL ? e.MESSAGING_RECIPIENT_HASH_SECRET : undefined,
+    delivery: { checkSeconds: e.MESSAGING_DELIVERY_CHECK_SECONDS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", e.MESSAGING_RECIPIENT_HASH_SECRET ?? ""].filter(
       (value) => value.length >= 4,

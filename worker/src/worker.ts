@@ -2,6 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Config } from "./config";
 import { Consumer } from "./consumer/consumer";
+import { checkLeaseMs, DeliveryChecker } from "./delivery/checker";
+import { checkPolicy } from "./delivery/decide";
 import type { Logger } from "./log";
 import type { SendDefaults } from "./pipeline/decide";
 import { type Ledger, statelessLedger } from "./pipeline/ledger";
@@ -13,7 +15,7 @@ import { JobQueue } from "./sqs/queue";
 import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
 import { isLocalHost, parseDatabaseUrl } from "./store/database-url";
-import { createDatabase, isTlsRefusal } from "./store/pool";
+import { createDatabase, type Db, isTlsRefusal } from "./store/pool";
 import { recipientHasher } from "./store/recipient";
 import { errorMessage } from "./error-message";
 
@@ -81,6 +83,18 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
   });
 }
 
+/**
+ * With the send log and MESSAGING_DELIVERY_CHECK_SECONDS > 0: the delivery checker, on a small pool
+ * of its own so that it never takes a connection the sends need.
+ */
+function startDeliveryChecker(config: Config, solapi: SolapiGateway, log: Logger): { checker: DeliveryChecker; db: Db } | undefined {
+  if (!config.databaseUrl || config.delivery.checkSeconds === 0) return undefined;
+  const db = createDatabase(config.databaseUrl, { connectionLimit: 2 });
+  const checker = new DeliveryChecker({ db, solapi, log, policy: checkPolicy(config.delivery.checkSeconds), leaseMs: checkLeaseMs(config.solapi.timeoutMs) });
+  checker.start();
+  return { checker, db };
+}
+
 function describeSolapi(config: Config): Record<string, unknown> {
   const { solapi } = config;
   return solapi.mode === "mock"
@@ -118,6 +132,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     log,
   });
   consumer.start();
+  const delivery = startDeliveryChecker(config, solapi, log);
   log.info("worker polling", {
     ...describeSolapi(config),
     send_log: config.databaseUrl ? "mysql" : "none (stateless)",
@@ -125,6 +140,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     dlq_url: queues.deadLetterQueueUrl,
     max_receive_count: queues.maxReceiveCount,
     concurrency: config.consumer.concurrency,
+    delivery_checks: delivery ? `${config.delivery.checkSeconds} s after acceptance` : "off",
     wait_seconds: config.sqs.waitSeconds,
     visibility_timeout: config.sqs.visibilityTimeoutSeconds,
   });
@@ -132,7 +148,10 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     consumer,
     queues,
     async stop() {
+      // The checker does not hold the drain up: a round in flight is abandoned and its leases lapse.
+      delivery?.checker.stop();
       await consumer.stop();
+      await delivery?.db.end();
       await ledger.close();
       solapi.close();
       if (!overrides.sqs) sqs.destroy();

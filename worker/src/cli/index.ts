@@ -14,7 +14,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   "sqs-create": { summary: "create the queue and its DLQ (safe to run twice)", run: async (args) => (await import("./sqs-create.js")).runSqsCreate(args) },
   migrate: { summary: "create or upgrade the MySQL schema (safe to run twice)", run: async () => (await import("./migrate.js")).runMigrate() },
   rehash: { summary: "rewrite older send-log rows' recipient digests as keyed ones (resumable)", run: async () => (await import("./rehash.js")).runRehash() },
-  trace: { summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d]", run: async (args) => (await import("./trace.js")).runTrace(args) },
+  trace: { summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d] [--refresh]", run: async (args) => (await import("./trace.js")).runTrace(args) },
 };
 
 function usage(): string {

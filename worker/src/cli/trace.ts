@@ -1,17 +1,25 @@
 /**
- * `npm run trace -- --to 01012345678 [--tenant N] [--since 7d]`: what became of a recipient's recent
- * jobs, from the send log.
+ * `npm run trace -- --to 01012345678 [--tenant N] [--since 7d] [--refresh]`: what became of a
+ * recipient's recent jobs, from the send log, with each sent message's delivery result; `--refresh`
+ * asks Solapi now about the ones still without a result and records what it learns.
  */
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { normalizePhone } from "../job";
 import { maskPhone } from "../log";
 import { recipientHasher } from "../store/recipient";
-import { traceRecipient, type TraceRow } from "../store/trace";
+import { ConfigError, loadConfig } from "../config";
+import { checkLeaseMs, checkNow } from "../delivery/checker";
+import { describeStatusCode } from "../delivery/codes";
+import { checkPolicy } from "../delivery/decide";
+import { createLogger } from "../log";
+import { createSolapiGateway } from "../solapi/client";
+import type { Db } from "../store/pool";
+import { traceRecipient, type TraceDelivery, type TraceRow } from "../store/trace";
 import { formatKoreanTime } from "../templates";
 import { withCommandDatabase } from "./database-config";
 
-const USAGE = "usage: npm run trace -- --to 01012345678 [--tenant N] [--since 7d|24h|30m|2026-11-01] [--limit 50]";
+const USAGE = "usage: npm run trace -- --to 01012345678 [--tenant N] [--since 7d|24h|30m|2026-11-01] [--limit 50] [--refresh]";
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `7d`, `24h`, `30m` before now, or a date. */
@@ -37,12 +45,24 @@ function seoulTime(instant: Date): string {
   return `${seoul.toISOString().slice(0, 10)} ${formatKoreanTime(instant)}`;
 }
 
+/** A sent message's delivery in a few words: its result and the code's meaning, or where its check stands. */
+export function describeDelivery(status: string, delivery: TraceDelivery, sentChannel: string | null): string {
+  if (status !== "SENT") return "";
+  if (delivery.status && delivery.code) {
+    const via = delivery.channel && delivery.channel !== sentChannel ? ` (as ${delivery.channel}: Solapi's substitute)` : "";
+    return `${delivery.status} ${delivery.code} ${describeStatusCode(delivery.code)}${via}`;
+  }
+  if (delivery.nextCheckAt) return `pending: ${delivery.note ?? "being looked up"}; next look ${seoulTime(delivery.nextCheckAt)} KST`;
+  if (delivery.checks > 0) return `unknown: ${delivery.note ?? "no result"}`;
+  return "not looked up yet";
+}
+
 function render(rows: TraceRow[]): string {
   const table = new Table({
-    head: ["time (KST)", "tenant", "event", "mode", "channel", "status", "reason", "group_id", "message_id", "charged"],
+    head: ["time (KST)", "tenant", "event", "mode", "channel", "status", "reason", "group_id", "message_id", "charged", "delivery"],
     style: { head: [], border: [] },
     wordWrap: true,
-    colWidths: [null, null, null, null, null, null, 40, null, null, null] as unknown as number[],
+    colWidths: [null, null, null, null, null, null, 40, null, null, null, 40] as unknown as number[],
   });
   for (const row of rows) {
     const cells = [
@@ -56,19 +76,53 @@ function render(rows: TraceRow[]): string {
       row.groupId ?? "",
       row.messageId ?? "",
       row.amountCharged,
+      describeDelivery(row.status, row.delivery, row.channel),
     ];
     table.push(cells.map(printable));
   }
   return table.toString();
 }
 
+/** Asks Solapi about the rows still without a delivery result, through the checker's own code path. */
+async function refresh(db: Db, rows: readonly TraceRow[]): Promise<string> {
+  const pending = rows.filter((row) => row.status === "SENT" && row.delivery.status === null).map((row) => row.id);
+  if (pending.length === 0) return "refresh: every sent message already has its result";
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new Error(`--refresh needs the worker's Solapi settings: ${error.message}`);
+    throw error;
+  }
+  const solapi = createSolapiGateway(config.solapi);
+  try {
+    const log = createLogger({ level: "warn", format: "json", secrets: config.secrets, stream: process.stderr });
+    const summary = await checkNow({ db, solapi, log, policy: checkPolicy(config.delivery.checkSeconds) }, pending, checkLeaseMs(config.solapi.timeoutMs));
+    const still = summary.pending + summary.gaveUp + summary.lost;
+    const asked = `${summary.leased} message${summary.leased === 1 ? "" : "s"}`;
+    const line = `refresh: asked Solapi about ${asked}: ${summary.delivered} delivered, ${summary.undelivered} undelivered (refunded), ${still} still without a result`;
+    const busy = pending.length - summary.leased;
+    return busy > 0 ? `${line}; ${busy} being checked by a worker right now` : line;
+  } finally {
+    solapi.close();
+  }
+}
+
 export async function runTrace(args: string[]): Promise<number> {
   let query;
+  let wantsRefresh = false;
   try {
     const { values } = parseArgs({
       args,
-      options: { to: { type: "string" }, tenant: { type: "string" }, since: { type: "string", default: "7d" }, limit: { type: "string", default: "50" } },
+      options: {
+        to: { type: "string" },
+        tenant: { type: "string" },
+        since: { type: "string", default: "7d" },
+        limit: { type: "string", default: "50" },
+        refresh: { type: "boolean", default: false },
+      },
     });
+    wantsRefresh = values.refresh;
     if (!values.to) throw new Error("--to is required");
     const tenantId = values.tenant === undefined ? undefined : Number(values.tenant);
     if (tenantId !== undefined && !Number.isInteger(tenantId)) throw new Error("--tenant must be a tenant id");
@@ -81,7 +135,12 @@ export async function runTrace(args: string[]): Promise<number> {
     "trace",
     "trace",
     async (db, config) => {
-      const rows = await traceRecipient(db, recipientHasher(config.recipientHashSecret!), query);
+      const hasher = recipientHasher(config.recipientHashSecret!);
+      let rows = await traceRecipient(db, hasher, query);
+      if (wantsRefresh) {
+        process.stdout.write(`${await refresh(db, rows)}\n`);
+        rows = await traceRecipient(db, hasher, query);
+      }
       const who = `${maskPhone(query.phone)}${query.tenantId ? ` (tenant ${query.tenantId})` : ""}`;
       if (rows.length === 0) {
         process.stdout.write(`no jobs for ${who} since ${seoulTime(query.since)} KST\n`);

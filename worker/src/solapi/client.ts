@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { MessageNotReceivedError, SolapiMessageService, type DetailGroupMessageResponse } from "solapi";
+import {
+  type DetailGroupMessageResponse,
+  type GetMessagesRequest,
+  type GetMessagesResponse,
+  MessageNotReceivedError,
+  SolapiMessageService,
+  type StoredMessage,
+} from "solapi";
 import type { SolapiConfig } from "../config";
 import { maskPhone } from "../log";
 import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
@@ -44,6 +51,21 @@ export interface SentMessage {
   statusCode: string;
 }
 
+/** One entry of Solapi's message list: where a message stands now. */
+export interface ListedMessage {
+  messageId: string;
+  groupId?: string;
+  /** What the message carried in customFields: its job's key and tenant (messages.ts carriesJob reads them). */
+  customFields?: Record<string, string>;
+  type?: string;
+  /** Absent when Solapi gave none. */
+  statusCode?: string;
+  replacement: boolean;
+}
+
+/** Which messages to list: these ids (one request per page), or every message of one group. */
+export type ListQuery = { messageIds: readonly string[] } | { groupId: string };
+
 /** The small interface the pipeline sends through. */
 export interface SolapiGateway {
   readonly mode: "live" | "mock";
@@ -51,8 +73,14 @@ export interface SolapiGateway {
   send(messages: readonly OutgoingMessage[], options?: SendOptions): Promise<Map<string, DeliveryResult>>;
   /** Looks a job's message up by the tenant and key it carried in customFields. */
   findSent(query: MessageOwner & { to: string; since: Date }): Promise<SentMessage | undefined>;
+  /** Messages with their current status, page by page; throws a classified SolapiRequestError. */
+  listMessages(query: ListQuery): Promise<ListedMessage[]>;
   close(): void;
 }
+
+/** Message ids asked for in one list request: the URL stays a few KB. */
+export const LIST_IDS_PER_REQUEST = 100;
+const MAX_LIST_PAGES = 20;
 
 type FailedEntry = DetailGroupMessageResponse["failedMessageList"][number];
 type ListedEntry = NonNullable<DetailGroupMessageResponse["messageList"]>[number];
@@ -131,6 +159,22 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
     }
   }
 
+  /**
+   * Solapi's message list, page by page, until `visit` says stop or the last page: true then; false
+   * when `maxPages` ran out first. Errors are classified.
+   */
+  async function walkList(request: GetMessagesRequest, maxPages: number, visit: (page: GetMessagesResponse) => boolean): Promise<boolean> {
+    let startKey: string | undefined;
+    for (let page = 0; page < maxPages; page += 1) {
+      const response = await sdk.getMessages({ ...request, ...(startKey ? { startKey } : {}) }).catch((error: unknown) => {
+        throw classifySolapiError(error);
+      });
+      if (visit(response) || !response.nextKey || response.nextKey === startKey) return true;
+      startKey = response.nextKey;
+    }
+    return false;
+  }
+
   return {
     mode: config.mode,
 
@@ -148,24 +192,41 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
     },
 
     async findSent({ to, jobKey, tenantId, since }) {
-      let startKey: string | undefined;
-      for (let page = 0; page < 10; page += 1) {
-        const response = await sdk.getMessages({ to, startDate: since, limit: 100, ...(startKey ? { startKey } : {}) }).catch((error: unknown) => {
-          throw classifySolapiError(error);
-        });
-        const found = Object.values(response.messageList).find((message) => carriesJob(message.customFields, { jobKey, tenantId }));
-        if (found) {
-          return {
-            groupId: found.groupId ?? "",
-            messageId: found.messageId ?? "",
-            type: found.type ?? "",
-            statusCode: found.statusCode ?? "",
-          };
-        }
-        if (!response.nextKey) return undefined;
-        startKey = response.nextKey;
+      let found: StoredMessage | undefined;
+      const complete = await walkList({ to, startDate: since, limit: 100 }, 10, (page) => {
+        found = Object.values(page.messageList).find((message) => carriesJob(message.customFields, { jobKey, tenantId }));
+        return found !== undefined;
+      });
+      if (found) {
+        return { groupId: found.groupId ?? "", messageId: found.messageId ?? "", type: found.type ?? "", statusCode: found.statusCode ?? "" };
       }
+      if (complete) return undefined;
       throw new SolapiRequestError("transient", "lookup_too_long", `too many messages to ${maskPhone(to)} to search for job ${jobKey}`);
+    },
+
+    async listMessages(query) {
+      const byIds = "messageIds" in query;
+      if (byIds && (query.messageIds.length === 0 || query.messageIds.length > LIST_IDS_PER_REQUEST)) {
+        throw new SolapiRequestError("permanent", "BadRequest", `list messages by 1 to ${LIST_IDS_PER_REQUEST} ids, not ${query.messageIds.length}`);
+      }
+      // By ids, one page holds them all; a group is paged.
+      const filter = byIds ? { messageIds: [...query.messageIds], limit: query.messageIds.length } : { groupId: query.groupId, limit: LIST_IDS_PER_REQUEST };
+      const listed: ListedMessage[] = [];
+      const complete = await walkList(filter, MAX_LIST_PAGES, (page) => {
+        for (const [id, entry] of Object.entries(page.messageList)) {
+          listed.push({
+            messageId: entry.messageId ?? id,
+            groupId: entry.groupId,
+            customFields: entry.customFields ?? undefined,
+            type: entry.type ?? undefined,
+            statusCode: entry.statusCode ?? undefined,
+            replacement: entry.replacement === true,
+          });
+        }
+        return false;
+      });
+      if (complete) return listed;
+      throw new SolapiRequestError("transient", "lookup_too_long", `more than ${MAX_LIST_PAGES} pages of messages to list`);
     },
 
     close: unroute,

@@ -1,4 +1,4 @@
-import { BadRequestError, ClientError, DefaultError, NetworkError, ServerError } from "solapi";
+import { BadRequestError, ClientError, DefaultError, NetworkError, ResponseSchemaMismatchError, ServerError } from "solapi";
 import { errorMessage } from "../error-message";
 
 /**
@@ -111,6 +111,11 @@ export function classifySolapiError(error: unknown): SolapiRequestError {
       ambiguous: true,
       httpStatus: error.httpStatus,
     });
+  }
+  if (error instanceof ResponseSchemaMismatchError) {
+    // A 2xx the SDK could not read (only look-ups are read this way): its body may hold phone numbers, its paths do not.
+    const details = error.validationErrors?.join("; ") || "unexpected shape";
+    return new SolapiRequestError("transient", "ResponseSchemaMismatch", clip(`unreadable Solapi answer: ${details}`), { ambiguous: true });
   }
   if (error instanceof NetworkError) return classifyTransportMessage(String(error.cause));
   if (error instanceof DefaultError) {

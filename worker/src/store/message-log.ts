@@ -253,7 +253,7 @@ export async function recordSents(db: Db, sents: readonly SentRecord[]): Promise
   const fallback = cases("fallback_reason", sents.map((sent) => [sent.rowId, sent.fallbackReason === undefined ? null : reason(sent.fallbackReason)]));
   const [result] = await db.query<ResultSetHeader>(
     `UPDATE message_log SET status = 'SENT', ${channel.sql}, ${group.sql}, ${message.sql}, ${fallback.sql}, failure_reason = NULL,
-            lease_owner = NULL, lease_expires_at = NULL
+            lease_owner = NULL, lease_expires_at = NULL, sent_at = NOW(3)
       WHERE id IN (?) AND lease_owner IN (?) AND status = 'CLAIMED'`,
     [...channel.params, ...group.params, ...message.params, ...fallback.params, sents.map((sent) => sent.rowId), sents.map((sent) => sent.owner)],
   );

@@ -26,6 +26,18 @@ export interface TraceRow {
   messageId: string | null;
   amountCharged: string;
   receiveCount: number;
+  id: number;
+  delivery: TraceDelivery;
+}
+
+/** What is known of a SENT message's delivery (CONTRACT §4). */
+export interface TraceDelivery {
+  status: string | null;
+  code: string | null;
+  channel: string | null;
+  note: string | null;
+  checks: number;
+  nextCheckAt: Date | null;
 }
 
 /** Free text from the send log, as support may see it: a number in it shows masked. */
@@ -38,7 +50,8 @@ const masked = (text: unknown) => (text === null || text === undefined ? null : 
 export async function traceRecipient(db: Db, hashRecipient: RecipientHasher, query: TraceQuery): Promise<TraceRow[]> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT created_at, updated_at, tenant_id, idempotency_key, event_type, target_name, mode, channel, status,
-            failure_reason, group_id, message_id, amount_charged, receive_count
+            failure_reason, group_id, message_id, amount_charged, receive_count,
+            id, delivery_status, delivery_code, delivery_channel, delivery_note, delivery_checks, delivery_check_at
        FROM message_log
       WHERE recipient_hash IN (?, ?) AND created_at >= ? AND (? IS NULL OR tenant_id = ?)
       ORDER BY created_at DESC, id DESC
@@ -60,5 +73,14 @@ export async function traceRecipient(db: Db, hashRecipient: RecipientHasher, que
     messageId: row.message_id ?? null,
     amountCharged: String(row.amount_charged),
     receiveCount: Number(row.receive_count),
+    id: Number(row.id),
+    delivery: {
+      status: row.delivery_status ?? null,
+      code: row.delivery_code ?? null,
+      channel: row.delivery_channel ?? null,
+      note: row.delivery_note ?? null,
+      checks: Number(row.delivery_checks),
+      nextCheckAt: row.delivery_check_at ?? null,
+    },
   }));
 }
