@@ -42,6 +42,8 @@ export interface Config {
   sqs: SqsConfig;
   consumer: ConsumerConfig;
   databaseUrl?: string;
+  /** MESSAGING_METRICS: a CloudWatch EMF line a minute on stdout (metrics.ts). */
+  metrics: boolean;
   log: { level: LogLevel; format: LogFormat };
   /** Values that must never appear in a log line. */
   secrets: string[];
@@ -149,6 +151,7 @@ const environmentSchema = z
     MESSAGING_RETRY_BASE_SECONDS: integer(0, 3_600, 10),
     MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
     DATABASE_URL: databaseUrl,
+    MESSAGING_METRICS: flag(false),
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
   });
@@ -208,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxSeconds: Math.max(e.MESSAGING_RETRY_MAX_SECONDS, e.MESSAGING_RETRY_BASE_SECONDS),
     },
     databaseUrl: e.DATABASE_URL,
+    metrics: e.MESSAGING_METRICS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? ""].filter(
       (value) => value.length >= 4,

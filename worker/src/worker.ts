@@ -12,6 +12,7 @@ import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
 import { createDatabase } from "./store/pool";
 import { errorMessage } from "./error-message";
+import { MinuteMetrics } from "./metrics";
 
 export interface RunningWorker {
   consumer: Consumer;
@@ -72,11 +73,18 @@ function describeSolapi(config: Config): Record<string, unknown> {
     : { solapi_mode: "live", solapi_base_url: solapi.baseUrl, solapi_timeout_ms: solapi.timeoutMs };
 }
 
+/** The queue's name, from its URL (the last path segment), for the metrics' Queue dimension. */
+function queueNameOf(queueUrl: string): string {
+  return new URL(queueUrl).pathname.split("/").filter(Boolean).pop() ?? queueUrl;
+}
+
 /** Wires the adapters to a consumer and starts it. */
 export async function startWorker(config: Config, log: Logger, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
   const sqs = overrides.sqs ?? createSqsClient(config.sqs);
   const queues = await whenReachable("SQS", () => resolveQueues(sqs, config.sqs), log, overrides.signal);
-  const solapi: SolapiGateway = createSolapiGateway(config.solapi, overrides.solapi);
+  const metrics = config.metrics ? new MinuteMetrics({ queue: queueNameOf(queues.queueUrl) }) : undefined;
+  const gateway = createSolapiGateway(config.solapi, overrides.solapi);
+  const solapi: SolapiGateway = metrics ? metrics.timed(gateway) : gateway;
   let ledger: Ledger;
   try {
     ledger = await openLedger(config, solapi, log, overrides.signal);
@@ -94,6 +102,10 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     retry: { baseSeconds: config.consumer.retryBaseSeconds, maxSeconds: config.consumer.retryMaxSeconds },
     log,
   });
+  if (metrics) {
+    consumer.on("job", (report) => metrics.recordJob(report));
+    metrics.start();
+  }
   consumer.start();
   log.info("worker polling", {
     ...describeSolapi(config),
@@ -110,6 +122,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     queues,
     async stop() {
       await consumer.stop();
+      metrics?.stop();
       await ledger.close();
       solapi.close();
       if (!overrides.sqs) sqs.destroy();
