@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { KEEP_ALIVE_BODY } from "../worker/src/consumer/keep-alive";
-import { needsKeepAlive, type WorkerArgs } from "./args";
+import { hasWarmWindow, needsKeepAlive, type WorkerArgs } from "./args";
 import { trust } from "./iam";
 import type { JobQueues } from "./queue";
 
@@ -10,9 +10,28 @@ export interface KeepAlive {
   role: aws.iam.Role;
 }
 
-/** On the hour every N hours from midnight (N h apart; the gap across midnight may be shorter). */
-export function everyHours(hours: number): string {
-  return `cron(0 */${hours} * * ? *)`;
+const MINUTES_A_DAY = 24 * 60;
+
+function minutesOf(time: string): number {
+  const [hours, minutes] = time.split(":").map(Number);
+  return hours! * 60 + minutes!;
+}
+
+/**
+ * When to send, as an EventBridge Scheduler cron, or undefined when the queue is never idle for 6 h.
+ * Without a warm window: every N hours. With one: every N hours after the window ends, only while it
+ * is closed (the window's task polls the queue the rest of the day), e.g. 07:00–23:00, 5 h → 04:00.
+ */
+export function keepAliveCron(scaling: WorkerArgs["scaling"]): string | undefined {
+  const every = scaling.keepAliveHours;
+  if (!hasWarmWindow(scaling)) return `cron(0 */${every} * * ? *)`;
+  const until = minutesOf(scaling.warmWindow.until);
+  const closed = (minutesOf(scaling.warmWindow.from) - until + MINUTES_A_DAY) % MINUTES_A_DAY;
+  const times: number[] = [];
+  for (let after = every * 60; after < closed; after += every * 60) times.push((until + after) % MINUTES_A_DAY);
+  if (times.length === 0) return undefined;
+  const hours = times.map((time) => Math.floor(time / 60)).join(",");
+  return `cron(${until % 60} ${hours} * * ? *)`;
 }
 
 /**
@@ -20,11 +39,12 @@ export function everyHours(hours: number): string {
  * publishing the queue's CloudWatch metrics and takes up to 15 minutes to resume once a job arrives:
  * the scaling alarm would wake the service a quarter of an hour late. EventBridge Scheduler cannot
  * call read actions (GetQueueAttributes), so it sends a small message every few hours, which the
- * worker deletes unread (worker/src/consumer/keep-alive.ts). That message wakes one task (outside the
- * warm window) for about the idle period: a cost docs/deploy.md counts.
+ * worker deletes unread (worker/src/consumer/keep-alive.ts). That message wakes one task for about
+ * the idle period, so it is sent only while the warm window is closed: a cost docs/deploy.md counts.
  */
 export function queueKeepAlive(name: string, args: WorkerArgs, queues: JobQueues, opts: pulumi.CustomResourceOptions): KeepAlive | undefined {
-  if (!needsKeepAlive(args.scaling)) return undefined;
+  const schedule = needsKeepAlive(args.scaling) ? keepAliveCron(args.scaling) : undefined;
+  if (!schedule) return undefined;
   const role = new aws.iam.Role(`${name}-keep-alive-role`, { assumeRolePolicy: trust("scheduler.amazonaws.com"), tags: args.tags }, opts);
   const policy = new aws.iam.RolePolicy(
     `${name}-keep-alive-policy`,
@@ -37,12 +57,12 @@ export function queueKeepAlive(name: string, args: WorkerArgs, queues: JobQueues
     },
     opts,
   );
-  const schedule = new aws.scheduler.Schedule(
+  const keepAlive = new aws.scheduler.Schedule(
     `${name}-keep-alive`,
     {
       name: `academy-messaging-${args.stack}-keep-alive`,
       description: `Keeps ${args.queue.name} active so that SQS keeps publishing its metrics (docs/deploy.md)`,
-      scheduleExpression: everyHours(args.scaling.keepAliveHours),
+      scheduleExpression: schedule,
       scheduleExpressionTimezone: args.scaling.warmWindow.timezone,
       flexibleTimeWindow: { mode: "OFF" },
       // Templated SQS target: SendMessage to the queue's ARN, the input as the message body.
@@ -50,5 +70,5 @@ export function queueKeepAlive(name: string, args: WorkerArgs, queues: JobQueues
     },
     { ...opts, dependsOn: [policy] },
   );
-  return { schedule, role };
+  return { schedule: keepAlive, role };
 }

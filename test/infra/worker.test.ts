@@ -7,6 +7,7 @@ import { expect } from "chai";
 import type { WorkerArgs } from "../../infra/args";
 import { backlogSteps, dailyAt } from "../../infra/scaling";
 import { buildWorker, type WorkerStack } from "../../infra/worker";
+import { keepAliveCron } from "../../infra/keep-alive";
 import { isKeepAlive } from "../../worker/src/consumer/keep-alive";
 import { GENERATED_PASSWORD, RecordingMocks, settled, valueOf } from "../support/pulumi-mocks";
 
@@ -314,11 +315,11 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
     expect(dailyAt("07:30")).to.equal("cron(30 7 * * ? *)");
   });
 
-  it("keep-alive: EventBridge Scheduler sends the message the worker deletes unread, every 5 h in Asia/Seoul, with send rights on the queue only", () => {
+  it("keep-alive: EventBridge Scheduler sends the message the worker deletes unread, 5 h after the window closes (04:00 Seoul), with send rights on the queue only", () => {
     const schedule = built.mocks.one("aws:scheduler/schedule:Schedule").inputs;
     expect(schedule).to.deep.include({
       name: "academy-messaging-dev-keep-alive",
-      scheduleExpression: "cron(0 */5 * * ? *)",
+      scheduleExpression: "cron(0 4 * * ? *)",
       scheduleExpressionTimezone: "Asia/Seoul",
       flexibleTimeWindow: { mode: "OFF" },
     });
@@ -471,13 +472,24 @@ describe("infrastructure: buildWorker, scaling variants", function () {
       ["cron(30 6 * * ? *)", { minCapacity: 2, maxCapacity: 4 }],
       ["cron(15 22 * * ? *)", { minCapacity: 0, maxCapacity: 4 }],
     ]);
-    expect(custom.mocks.one("aws:scheduler/schedule:Schedule").inputs.scheduleExpression).to.equal("cron(0 */3 * * ? *)");
+    // Closed 22:15–06:30: 3 h after closing, then every 3 h while closed.
+    expect(custom.mocks.one("aws:scheduler/schedule:Schedule").inputs.scheduleExpression).to.equal("cron(15 1,4 * * ? *)");
 
     const off = await build(argsFor({ scaling: { ...argsFor().scaling, warmWindow: { ...argsFor().scaling.warmWindow, tasks: 0 }, keepAliveHours: 0 } }));
     expect(off.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction")).to.have.length(0);
     expect(off.mocks.ofType("aws:scheduler/schedule:Schedule")).to.have.length(0);
     expect(off.mocks.one("aws:appautoscaling/target:Target").inputs.minCapacity).to.equal(0);
     expect(off.mocks.one("aws:ecs/service:Service").inputs.desiredCount).to.equal(0);
+  });
+
+  it("keep-alive times: every N hours without a window; only while a window is closed, and none when it closes for less than N hours", () => {
+    const scaling = (overrides: Partial<WorkerArgs["scaling"]>) => ({ ...argsFor().scaling, ...overrides });
+    const window = (from: string, until: string) => ({ tasks: 1, from, until, timezone: "Asia/Seoul" });
+    expect(keepAliveCron(scaling({ warmWindow: window("07:00", "23:00"), keepAliveHours: 5 }))).to.equal("cron(0 4 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: window("07:00", "23:00"), keepAliveHours: 2 }))).to.equal("cron(0 1,3,5 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: window("07:00", "03:00"), keepAliveHours: 5 }))).to.equal(undefined);
+    expect(keepAliveCron(scaling({ warmWindow: window("20:00", "08:00"), keepAliveHours: 5 }))).to.equal("cron(0 13,18 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: { ...window("07:00", "23:00"), tasks: 0 }, keepAliveHours: 4 }))).to.equal("cron(0 */4 * * ? *)");
   });
 
   it("a recipient hash key from the config is used as given: nothing generated", async () => {
