@@ -19,15 +19,15 @@ const CONTAINER_USER = "1000:1000";
  * which ~100 MB is code and buffers outside the heap. The heap cap keeps the whole process under the
  * hard limit with room to spare: 192 + ~100 < 384 on EC2, 256 + ~100 < 512 on Fargate.
  */
-export const FARGATE_TASK_MEMORY_MIB = 512;
-export const EC2_MEMORY_RESERVATION_MIB = 256;
-export const EC2_MEMORY_LIMIT_MIB = 384;
-export const HEAP_LIMIT_MIB = { "fargate-spot": 256, "ec2-spot": 192 } as const;
+const FARGATE_TASK_MEMORY_MIB = 512;
+const EC2_MEMORY_RESERVATION_MIB = 256;
+const EC2_MEMORY_LIMIT_MIB = 384;
+const HEAP_LIMIT_MIB = { "fargate-spot": 256, "ec2-spot": 192 } as const;
 /**
  * Memory ECS must not hand to tasks on an instance: its agent, Docker and containerd, which ECS
  * does not count (about 100–200 MiB on a small instance: aws/amazon-ecs-agent#2022).
  */
-export const ECS_RESERVED_MEMORY_MIB = 192;
+const ECS_RESERVED_MEMORY_MIB = 192;
 
 export interface Network {
   vpcId: pulumi.Input<string>;
@@ -143,7 +143,7 @@ CONFIG
  * One cluster per capacity mode, so that switching modes replaces the cluster, its capacity
  * providers and the service (new ones first, then the old drained and deleted) instead of updating
  * them in place, which fails: ECS refuses to take a capacity provider off a cluster while the
- * service still uses it (docs/deploy.md "Switching capacity mode").
+ * service still uses it (docs/deploy.md "Changing the Spot/on-demand split, or the capacity mode").
  */
 export function clusterName(args: WorkerArgs): string {
   return args.capacity.mode === "fargate-spot" ? `academy-messaging-${args.stack}` : `academy-messaging-${args.stack}-ec2`;
