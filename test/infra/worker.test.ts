@@ -5,9 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import type { WorkerArgs } from "../../infra/args";
-import { backlogSteps } from "../../infra/scaling";
+import { backlogSteps, dailyAt } from "../../infra/scaling";
 import { buildWorker, type WorkerStack } from "../../infra/worker";
-import { RecordingMocks, settled, valueOf } from "../support/pulumi-mocks";
+import { keepAliveCron } from "../../infra/keep-alive";
+import { isKeepAlive } from "../../worker/src/consumer/keep-alive";
+import { GENERATED_PASSWORD, RecordingMocks, settled, valueOf } from "../support/pulumi-mocks";
 
 const SOLAPI_KEY = "NCSPLAINTEXTKEY123";
 const SOLAPI_SECRET = "plaintext-solapi-secret-456";
@@ -19,11 +21,26 @@ function argsFor(overrides: Partial<WorkerArgs> = {}): WorkerArgs {
     image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker@sha256:abc",
     repositoryArn: "arn:aws:ecr:ap-northeast-2:123456789012:repository/academy-messaging-worker-dev",
     queue: { name: "academy-messaging-jobs", deadLetterName: "academy-messaging-jobs-dlq", visibilityTimeoutSeconds: 60, waitSeconds: 20, maxReceiveCount: 3 },
-    solapi: { mock: false, apiKey: pulumi.secret(SOLAPI_KEY), apiSecret: pulumi.secret(SOLAPI_SECRET), sender: "0212345678", kakaoTemplateId: "KA01TP-CLINIC" },
+    solapi: {
+      mock: false,
+      apiKey: pulumi.secret(SOLAPI_KEY),
+      apiSecret: pulumi.secret(SOLAPI_SECRET),
+      sender: "0212345678",
+      kakaoTemplateId: "KA01TP-CLINIC",
+      mockShowText: false,
+    },
     databaseUrl: pulumi.secret(DATABASE_URL),
-    worker: { concurrency: 50, shutdownTimeoutSeconds: 100, logLevel: "info" },
-    capacity: { mode: "fargate-spot", spotWeight: 1, onDemandWeight: 0, instanceTypes: ["t3.nano", "t3a.nano"] },
-    scaling: { minTasks: 0, maxTasks: 3, acceptableLatencySeconds: 60, secondsPerMessage: 0.02, idleMinutesBeforeZero: 15 },
+    worker: { concurrency: 50, shutdownTimeoutSeconds: 100, logLevel: "info", deliveryCheckSeconds: 300, metrics: true },
+    capacity: { mode: "fargate-spot", spotWeight: 1, onDemandWeight: 0, instanceTypes: ["t3.micro", "t3a.micro"] },
+    scaling: {
+      minTasks: 0,
+      maxTasks: 3,
+      acceptableLatencySeconds: 60,
+      secondsPerMessage: 0.02,
+      idleMinutesBeforeZero: 15,
+      warmWindow: { tasks: 1, from: "07:00", until: "23:00", timezone: "Asia/Seoul" },
+      keepAliveHours: 5,
+    },
     alarms: { oldestMessageSeconds: 600, email: "ops@academy.example" },
     network: {},
     logRetentionDays: 14,
@@ -91,18 +108,30 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       ["/academy-messaging/dev/solapi-api-key", "SecureString"],
       ["/academy-messaging/dev/solapi-api-secret", "SecureString"],
       ["/academy-messaging/dev/database-url", "SecureString"],
+      ["/academy-messaging/dev/recipient-hash-secret", "SecureString"],
     ]);
     for (const secret of built.stack.secrets) expect(await pulumi.isSecret(secret.parameter.value), secret.variable).to.equal(true);
     expect(containerOf(built.mocks).secrets).to.deep.equal([
       { name: "SOLAPI_API_KEY", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/solapi-api-key" },
       { name: "SOLAPI_API_SECRET", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/solapi-api-secret" },
       { name: "DATABASE_URL", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/database-url" },
+      { name: "MESSAGING_RECIPIENT_HASH_SECRET", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/recipient-hash-secret" },
     ]);
-    const elsewhere = JSON.stringify(built.mocks.resources.filter((resource) => resource.type !== "aws:ssm/parameter:Parameter"));
-    for (const plaintext of [SOLAPI_KEY, SOLAPI_SECRET, "plaintext-db-pass"]) expect(elsewhere).not.to.contain(plaintext);
+    const elsewhere = JSON.stringify(
+      built.mocks.resources.filter((resource) => !["aws:ssm/parameter:Parameter", "random:index/randomPassword:RandomPassword"].includes(resource.type)),
+    );
+    for (const plaintext of [SOLAPI_KEY, SOLAPI_SECRET, "plaintext-db-pass", GENERATED_PASSWORD]) expect(elsewhere).not.to.contain(plaintext);
+  });
+
+  it("the recipient hash key is generated once by the stack (48 letters and digits) and stored like the others", async () => {
+    const generated = built.mocks.one("random:index/randomPassword:RandomPassword").inputs;
+    expect(generated).to.deep.include({ length: 48, special: false });
+    const parameter = built.stack.secrets.find((secret) => secret.variable === "MESSAGING_RECIPIENT_HASH_SECRET")!.parameter;
+    expect(await valueOf(parameter.value)).to.equal(GENERATED_PASSWORD);
   });
 
   it("compute: FARGATE_SPOT in the strategy, 0.25 vCPU / 0.5 GB, x86_64, awsvpc with a public IP in the default VPC", () => {
+    expect(built.mocks.one("aws:ecs/cluster:Cluster").inputs.name).to.equal("academy-messaging-dev");
     const providers = built.mocks.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders").inputs;
     expect(providers.capacityProviders).to.deep.equal(["FARGATE_SPOT", "FARGATE"]);
     const service = built.mocks.one("aws:ecs/service:Service").inputs;
@@ -138,16 +167,20 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       MESSAGING_VISIBILITY_TIMEOUT: "60",
       MESSAGING_CONCURRENCY: "50",
       MESSAGING_SHUTDOWN_TIMEOUT: "100",
+      MESSAGING_DELIVERY_CHECK_SECONDS: "300",
+      MESSAGING_METRICS: "true",
+      SOLAPI_MOCK_SHOW_TEXT: "false",
       SOLAPI_SENDER: "0212345678",
       SOLAPI_KAKAO_TEMPLATE_ID: "KA01TP-CLINIC",
       LOG_LEVEL: "info",
       LOG_FORMAT: "json",
+      NODE_OPTIONS: "--max-old-space-size=256",
     });
   });
 
-  it("scaling: 0..max tasks; tasks = backlog / (latency ÷ time per message); idle 15 min → 0; in-flight counted", () => {
+  it("scaling: up to max tasks; tasks = backlog / (latency ÷ time per message); idle 15 min → minimum; in-flight counted", () => {
     const target = built.mocks.one("aws:appautoscaling/target:Target").inputs;
-    expect(target).to.include({ minCapacity: 0, maxCapacity: 3, scalableDimension: "ecs:service:DesiredCount", serviceNamespace: "ecs" });
+    expect(target).to.include({ maxCapacity: 3, scalableDimension: "ecs:service:DesiredCount", serviceNamespace: "ecs" });
     expect(target.resourceId).to.equal("service/academy-messaging-dev/academy-messaging-worker");
     expect(built.stack.scaling.backlogPerTask).to.equal(3000);
 
@@ -213,6 +246,7 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
           "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/solapi-api-key",
           "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/solapi-api-secret",
           "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/database-url",
+          "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/recipient-hash-secret",
         ],
       },
       {
@@ -256,15 +290,92 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
     expect(options.ignoreChanges).to.include("desiredCount");
     expect(options.dependsOn).to.include(built.stack.capacity.clusterCapacityProviders);
   });
+
+  it("a change of the Spot/on-demand split updates the service in place: it forces a new deployment, as the provider requires", () => {
+    expect(built.mocks.one("aws:ecs/service:Service").inputs).to.include({ forceNewDeployment: true });
+  });
+
+  it("warm window: at least one task 07:00–23:00 Asia/Seoul, scheduled every day; the scheduled actions own the minimum", () => {
+    const actions = built.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction").map((action) => action.inputs);
+    const resourceId = "service/academy-messaging-dev/academy-messaging-worker";
+    expect(actions).to.have.length(2);
+    expect(actions[0]).to.deep.include({
+      name: "academy-messaging-dev-warm-from",
+      schedule: "cron(0 7 * * ? *)",
+      timezone: "Asia/Seoul",
+      resourceId,
+      scalableDimension: "ecs:service:DesiredCount",
+      scalableTargetAction: { minCapacity: 1, maxCapacity: 3 },
+    });
+    expect(actions[1]).to.deep.include({ name: "academy-messaging-dev-warm-until", schedule: "cron(0 23 * * ? *)", scalableTargetAction: { minCapacity: 0, maxCapacity: 3 } });
+    // A new stack (or a replaced service) errs warm: one task until the evening action, not zero until the morning.
+    expect(built.mocks.one("aws:appautoscaling/target:Target").inputs.minCapacity).to.equal(1);
+    expect(built.mocks.one("aws:ecs/service:Service").inputs.desiredCount).to.equal(1);
+    expect(built.options.get("aws:appautoscaling/target:Target::messaging-task-count")!.ignoreChanges).to.deep.equal(["minCapacity"]);
+    expect(dailyAt("07:30")).to.equal("cron(30 7 * * ? *)");
+  });
+
+  it("keep-alive: EventBridge Scheduler sends the message the worker deletes unread, 5 h after the window closes (04:00 Seoul), with send rights on the queue only", () => {
+    const schedule = built.mocks.one("aws:scheduler/schedule:Schedule").inputs;
+    expect(schedule).to.deep.include({
+      name: "academy-messaging-dev-keep-alive",
+      scheduleExpression: "cron(0 4 * * ? *)",
+      scheduleExpressionTimezone: "Asia/Seoul",
+      flexibleTimeWindow: { mode: "OFF" },
+    });
+    expect(schedule.target.arn).to.equal("arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs");
+    expect(isKeepAlive(schedule.target.input), "the worker recognises the scheduled body").to.equal(true);
+    expect(schedule.target.roleArn).to.equal("arn:aws:iam:ap-northeast-2:123456789012:messaging-keep-alive-role");
+    const trust = JSON.parse(built.mocks.one("aws:iam/role:Role", "messaging-keep-alive-role").inputs.assumeRolePolicy);
+    expect(trust.Statement[0].Principal).to.deep.equal({ Service: "scheduler.amazonaws.com" });
+    expect(statements(built.mocks, "messaging-keep-alive-policy")).to.deep.equal([
+      { Sid: "SendKeepAlive", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: ["arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs"] },
+    ]);
+  });
+
+  it("dashboard beside the alarms: the queue, the worker's EMF metrics by queue, the tasks, the alarms' states", () => {
+    const dashboard = built.mocks.one("aws:cloudwatch/dashboard:Dashboard").inputs;
+    expect(dashboard.dashboardName).to.equal("academy-messaging-dev");
+    const widgets: any[] = JSON.parse(dashboard.dashboardBody).widgets;
+    const metrics = widgets.flatMap((widget) => widget.properties.metrics ?? []).map((metric: unknown[]) => metric.slice(0, -1).join(" "));
+    expect(metrics).to.include.members([
+      "AWS/SQS ApproximateNumberOfMessagesVisible QueueName academy-messaging-jobs",
+      "AWS/SQS ApproximateNumberOfMessagesVisible QueueName academy-messaging-jobs-dlq",
+      "AcademyMessaging SentSms Queue academy-messaging-jobs",
+      "AcademyMessaging SentAlimtalk Queue academy-messaging-jobs",
+      "AcademyMessaging FellBack Queue academy-messaging-jobs",
+      "AcademyMessaging DeadLettered Queue academy-messaging-jobs",
+      "AcademyMessaging SolapiLatencyP99 Queue academy-messaging-jobs",
+      "AWS/ECS MemoryUtilization ClusterName academy-messaging-dev ServiceName academy-messaging-worker",
+    ]);
+    expect(widgets.find((widget) => widget.type === "alarm").properties.alarms).to.deep.equal([
+      "arn:aws:cloudwatch:ap-northeast-2:123456789012:messaging-dlq-not-empty",
+      "arn:aws:cloudwatch:ap-northeast-2:123456789012:messaging-oldest-job-too-old",
+    ]);
+    for (const widget of widgets.filter((widget) => widget.type === "metric")) expect(widget.properties.region, widget.properties.title).to.equal("ap-northeast-2");
+  });
+
+  it("migration task: the stack's task definition running `migrate` on on-demand Fargate, in the stack's subnets and security group", async () => {
+    expect(await valueOf(built.stack.migrationTask)).to.deep.equal({
+      cluster: "academy-messaging-dev",
+      taskDefinition: "arn:aws:ecs:ap-northeast-2:123456789012:messaging-task",
+      count: 1,
+      startedBy: "migrate",
+      overrides: { containerOverrides: [{ name: "worker", command: ["migrate"] }] },
+      capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+      networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["messaging-egress-only-id"], assignPublicIp: "ENABLED" } },
+    });
+  });
 });
 
-describe("infrastructure: buildWorker (ec2-spot, t3.nano)", function () {
+describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
   this.timeout(30_000);
   let built: Built;
   before(async () => {
     built = await build(
       argsFor({
-        capacity: { mode: "ec2-spot", spotWeight: 1, onDemandWeight: 0, instanceTypes: ["t3.nano", "t3a.nano"] },
+        capacity: { mode: "ec2-spot", spotWeight: 1, onDemandWeight: 0, instanceTypes: ["t3.micro", "t3a.micro"] },
+        worker: { concurrency: 50, shutdownTimeoutSeconds: 90, logLevel: "info", deliveryCheckSeconds: 300, metrics: true },
         databaseUrl: undefined,
         alarms: { oldestMessageSeconds: 300, topicArn: "arn:aws:sns:ap-northeast-2:123456789012:ops" },
       }),
@@ -276,19 +387,22 @@ describe("infrastructure: buildWorker (ec2-spot, t3.nano)", function () {
       "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
     );
     const template = built.mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
-    expect(template).to.deep.include({ imageId: "ami-ecs-optimized", instanceType: "t3.nano", creditSpecification: { cpuCredits: "standard" } });
+    expect(template).to.deep.include({ imageId: "ami-ecs-optimized", instanceType: "t3.micro", creditSpecification: { cpuCredits: "standard" } });
     expect(template.metadataOptions).to.deep.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
     const userData = Buffer.from(template.userData, "base64").toString("utf8");
     expect(userData).to.contain("ECS_CLUSTER=academy-messaging-dev");
     expect(userData).to.contain("ECS_ENABLE_SPOT_INSTANCE_DRAINING=true");
     expect(userData).to.contain("ECS_CONTAINER_STOP_TIMEOUT=120s");
+    // The agent, Docker and containerd live outside ECS's accounting: kept out of what tasks may reserve.
+    expect(userData).to.contain("ECS_RESERVED_MEMORY=192");
   });
 
   it("an all-Spot Auto Scaling group behind a capacity provider with managed scaling and draining", () => {
     const group = built.mocks.one("aws:autoscaling/group:Group").inputs;
-    expect(group).to.include({ minSize: 0, maxSize: 3, protectFromScaleIn: true, capacityRebalance: true });
+    // One instance more than the workers need: room for a one-off migration task.
+    expect(group).to.include({ minSize: 0, maxSize: 4, protectFromScaleIn: true, capacityRebalance: true });
     expect(group.mixedInstancesPolicy.instancesDistribution).to.deep.include({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0 });
-    expect(group.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([{ instanceType: "t3.nano" }, { instanceType: "t3a.nano" }]);
+    expect(group.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([{ instanceType: "t3.micro" }, { instanceType: "t3a.micro" }]);
     const provider = built.mocks.one("aws:ecs/capacityProvider:CapacityProvider").inputs.autoScalingGroupProvider;
     expect(provider).to.deep.include({ managedTerminationProtection: "ENABLED", managedDraining: "ENABLED" });
     expect(provider.managedScaling).to.deep.include({ status: "ENABLED", targetCapacity: 100 });
@@ -297,18 +411,33 @@ describe("infrastructure: buildWorker (ec2-spot, t3.nano)", function () {
     expect(service.networkConfiguration).to.equal(undefined);
   });
 
-  it("task sized for a 0.5 GiB instance: bridge networking, soft 256 MiB, hard 384 MiB, stopTimeout 120", () => {
+  it("task: bridge networking, soft 256 MiB, hard 384 MiB with Node's heap capped at 192 MiB under it, stopTimeout 120", () => {
     const task = built.mocks.one("aws:ecs/taskDefinition:TaskDefinition").inputs;
     expect(task).to.deep.include({ networkMode: "bridge", requiresCompatibilities: ["EC2"] });
     expect(task.cpu).to.equal(undefined);
     const container = containerOf(built.mocks);
     expect(container).to.include({ memoryReservation: 256, memory: 384, stopTimeout: 120, readonlyRootFilesystem: true, user: "1000:1000" });
+    expect(environmentOf(built.mocks)).to.include({ NODE_OPTIONS: "--max-old-space-size=192", MESSAGING_SHUTDOWN_TIMEOUT: "90" });
+  });
+
+  it("its own cluster name (…-ec2): switching modes replaces cluster, capacity providers and service instead of a failing in-place update", () => {
+    expect(built.mocks.one("aws:ecs/cluster:Cluster").inputs.name).to.equal("academy-messaging-dev-ec2");
+    expect(built.mocks.one("aws:ecs/service:Service").inputs).to.include({ forceNewDeployment: true, cluster: "arn:aws:ecs:ap-northeast-2:123456789012:academy-messaging-dev-ec2" });
+    expect(built.mocks.one("aws:appautoscaling/target:Target").inputs.resourceId).to.equal("service/academy-messaging-dev-ec2/academy-messaging-worker");
+  });
+
+  it("migration task: on the Spot instances' capacity provider, bridge networking (no network configuration)", async () => {
+    const task = await valueOf(built.stack.migrationTask);
+    expect(task).to.deep.include({ cluster: "academy-messaging-dev-ec2", capacityProviderStrategy: [{ capacityProvider: "academy-messaging-dev-spot", weight: 1, base: 0 }] });
+    expect(task).not.to.have.property("networkConfiguration");
+    expect(task.overrides).to.deep.equal({ containerOverrides: [{ name: "worker", command: ["migrate"] }] });
   });
 
   it("without a database there is no DATABASE_URL parameter; alarms go to the given topic", () => {
     expect(built.mocks.ofType("aws:ssm/parameter:Parameter").map((parameter) => parameter.inputs.name)).to.deep.equal([
       "/academy-messaging/dev/solapi-api-key",
       "/academy-messaging/dev/solapi-api-secret",
+      "/academy-messaging/dev/recipient-hash-secret",
     ]);
     expect(built.mocks.ofType("aws:sns/topic:Topic")).to.have.length(0);
     const dlq = built.mocks.one("aws:cloudwatch/metricAlarm:MetricAlarm", "messaging-dlq-not-empty").inputs;
@@ -320,5 +449,66 @@ describe("infrastructure: buildWorker (ec2-spot, t3.nano)", function () {
     expect(attachments.map((attachment) => attachment.inputs.policyArn)).to.deep.equal([
       "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
     ]);
+  });
+});
+
+describe("infrastructure: buildWorker, scaling variants", function () {
+  this.timeout(30_000);
+
+  it("no warm window when it would not raise the minimum; no keep-alive when a task always polls", async () => {
+    const alwaysOn = await build(argsFor({ scaling: { ...argsFor().scaling, minTasks: 1 } }));
+    expect(alwaysOn.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction")).to.have.length(0);
+    expect(alwaysOn.mocks.ofType("aws:scheduler/schedule:Schedule")).to.have.length(0);
+    expect(alwaysOn.mocks.one("aws:appautoscaling/target:Target").inputs.minCapacity).to.equal(1);
+    expect(alwaysOn.options.get("aws:appautoscaling/target:Target::messaging-task-count")!.ignoreChanges).to.equal(undefined);
+  });
+
+  it("a custom window and keep-alive period, and neither when switched off", async () => {
+    const custom = await build(
+      argsFor({ scaling: { ...argsFor().scaling, maxTasks: 4, warmWindow: { tasks: 2, from: "06:30", until: "22:15", timezone: "Asia/Seoul" }, keepAliveHours: 3 } }),
+    );
+    const actions = custom.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction").map((action) => action.inputs);
+    expect(actions.map((action) => [action.schedule, action.scalableTargetAction])).to.deep.equal([
+      ["cron(30 6 * * ? *)", { minCapacity: 2, maxCapacity: 4 }],
+      ["cron(15 22 * * ? *)", { minCapacity: 0, maxCapacity: 4 }],
+    ]);
+    // Closed 22:15–06:30: 3 h after closing, then every 3 h while closed.
+    expect(custom.mocks.one("aws:scheduler/schedule:Schedule").inputs.scheduleExpression).to.equal("cron(15 1,4 * * ? *)");
+
+    const off = await build(argsFor({ scaling: { ...argsFor().scaling, warmWindow: { ...argsFor().scaling.warmWindow, tasks: 0 }, keepAliveHours: 0 } }));
+    expect(off.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction")).to.have.length(0);
+    expect(off.mocks.ofType("aws:scheduler/schedule:Schedule")).to.have.length(0);
+    expect(off.mocks.one("aws:appautoscaling/target:Target").inputs.minCapacity).to.equal(0);
+    expect(off.mocks.one("aws:ecs/service:Service").inputs.desiredCount).to.equal(0);
+  });
+
+  it("keep-alive times: every N hours without a window; only while a window is closed, and none when it closes for less than N hours", () => {
+    const scaling = (overrides: Partial<WorkerArgs["scaling"]>) => ({ ...argsFor().scaling, ...overrides });
+    const window = (from: string, until: string) => ({ tasks: 1, from, until, timezone: "Asia/Seoul" });
+    expect(keepAliveCron(scaling({ warmWindow: window("07:00", "23:00"), keepAliveHours: 5 }))).to.equal("cron(0 4 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: window("07:00", "23:00"), keepAliveHours: 2 }))).to.equal("cron(0 1,3,5 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: window("07:00", "03:00"), keepAliveHours: 5 }))).to.equal(undefined);
+    expect(keepAliveCron(scaling({ warmWindow: window("20:00", "08:00"), keepAliveHours: 5 }))).to.equal("cron(0 13,18 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: { ...window("07:00", "23:00"), tasks: 0 }, keepAliveHours: 4 }))).to.equal("cron(0 */4 * * ? *)");
+  });
+
+  it("a recipient hash key from the config is used as given: nothing generated", async () => {
+    const given = await build(argsFor({ recipientHashSecret: pulumi.secret("operator-chosen-hash-key") }));
+    expect(given.mocks.ofType("random:index/randomPassword:RandomPassword")).to.have.length(0);
+    const parameter = given.stack.secrets.find((secret) => secret.variable === "MESSAGING_RECIPIENT_HASH_SECRET")!.parameter;
+    expect(await valueOf(parameter.value)).to.equal("operator-chosen-hash-key");
+  });
+
+  it("a Spot/on-demand split goes into the strategy as weights", async () => {
+    const split = await build(argsFor({ capacity: { ...argsFor().capacity, spotWeight: 3, onDemandWeight: 1 } }));
+    expect(split.mocks.one("aws:ecs/service:Service").inputs.capacityProviderStrategies).to.deep.equal([
+      { capacityProvider: "FARGATE_SPOT", weight: 3, base: 0 },
+      { capacityProvider: "FARGATE", weight: 1, base: 0 },
+    ]);
+  });
+
+  it("mock mode can show message text when the stack asks", async () => {
+    const shown = await build(argsFor({ solapi: { ...argsFor().solapi, mock: true, mockShowText: true }, databaseUrl: undefined }));
+    expect(environmentOf(shown.mocks)).to.include({ SOLAPI_MOCK: "true", SOLAPI_MOCK_SHOW_TEXT: "true" });
   });
 });

@@ -11,6 +11,8 @@ export interface Registered {
 }
 
 const ACCOUNT = "123456789012";
+/** What a mocked RandomPassword "generates". */
+export const GENERATED_PASSWORD = "generated-random-password-0123456789";
 const REGION = "ap-northeast-2";
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
@@ -25,6 +27,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     if (args.type === "aws:sqs/queue:Queue") state.url = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`;
     if (args.type === "aws:ecr/repository:Repository") state.repositoryUrl = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${name}`;
     if (args.type === "awsx:ecr:Image") state.imageUri = `${args.inputs.repositoryUrl}@sha256:${"0".repeat(64)}`;
+    if (args.type === "random:index/randomPassword:RandomPassword") state.result = GENERATED_PASSWORD;
     return { id: `${args.name}-id`, state };
   }
 

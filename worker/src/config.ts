@@ -59,6 +59,8 @@ export interface Config {
   /** Key of message_log.recipient_hash (MESSAGING_RECIPIENT_HASH_SECRET); present whenever databaseUrl is. */
   recipientHashSecret?: string;
   delivery: DeliveryConfig;
+  /** MESSAGING_METRICS: a CloudWatch EMF line a minute on stdout (metrics.ts). */
+  metrics: boolean;
   log: { level: LogLevel; format: LogFormat };
   /** Values that must never appear in a log line. */
   secrets: string[];
@@ -194,6 +196,7 @@ const environmentSchema = z
     DATABASE_URL: databaseUrl,
     MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret,
     MESSAGING_DELIVERY_CHECK_SECONDS: integer(0, 86_400, 300),
+    MESSAGING_METRICS: flag(false),
     LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
     LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
   });
@@ -282,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     recipientHashSecret: e.DATABASE_URL ? e.MESSAGING_RECIPIENT_HASH_SECRET : undefined,
     delivery: { checkSeconds: e.MESSAGING_DELIVERY_CHECK_SECONDS },
+    metrics: e.MESSAGING_METRICS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", e.MESSAGING_RECIPIENT_HASH_SECRET ?? ""].filter(
       (value) => value.length >= 4,

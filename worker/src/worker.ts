@@ -18,6 +18,7 @@ import { isLocalHost, parseDatabaseUrl } from "./store/database-url";
 import { createDatabase, type Db, isTlsRefusal } from "./store/pool";
 import { recipientHasher } from "./store/recipient";
 import { errorMessage } from "./error-message";
+import { MinuteMetrics } from "./metrics";
 
 export interface RunningWorker {
   consumer: Consumer;
@@ -107,12 +108,19 @@ function describeSolapi(config: Config): Record<string, unknown> {
     : { solapi_mode: "live", solapi_base_url: solapi.baseUrl, solapi_timeout_ms: solapi.timeoutMs };
 }
 
+/** The queue's name, from its URL (the last path segment), for the metrics' Queue dimension. */
+function queueNameOf(queueUrl: string): string {
+  return new URL(queueUrl).pathname.split("/").filter(Boolean).pop() ?? queueUrl;
+}
+
 /** Wires the adapters to a consumer and starts it. */
 export async function startWorker(config: Config, log: Logger, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
   const local = config.sqs.local && !overrides.sqs ? await serveLocalQueue(config.sqs, config.sqs.local.port, log) : undefined;
   const sqs = overrides.sqs ?? local?.sqs ?? createSqsClient(config.sqs);
   const queues = await whenReachable("SQS", () => resolveQueues(sqs, config.sqs), log, overrides.signal);
-  const solapi: SolapiGateway = createSolapiGateway(config.solapi, overrides.solapi);
+  const metrics = config.metrics ? new MinuteMetrics({ queue: queueNameOf(queues.queueUrl) }) : undefined;
+  const gateway = createSolapiGateway(config.solapi, overrides.solapi);
+  const solapi: SolapiGateway = metrics ? metrics.timed(gateway) : gateway;
   let ledger: Ledger;
   try {
     ledger = await openLedger(config, solapi, log, overrides.signal);
@@ -131,6 +139,10 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     retry: { baseSeconds: config.consumer.retryBaseSeconds, maxSeconds: config.consumer.retryMaxSeconds },
     log,
   });
+  if (metrics) {
+    consumer.on("job", (report) => metrics.recordJob(report));
+    metrics.start();
+  }
   consumer.start();
   const delivery = startDeliveryChecker(config, solapi, log);
   log.info("worker polling", {
@@ -151,6 +163,7 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
       // The checker does not hold the drain up: a round in flight is abandoned and its leases lapse.
       delivery?.checker.stop();
       await consumer.stop();
+      metrics?.stop();
       await delivery?.db.end();
       await ledger.close();
       solapi.close();

@@ -7,6 +7,7 @@ import { deliverGroup, type Finished } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Acknowledger, JOB_KEY_ATTRIBUTE } from "./acks";
+import { partitionKeepAlives } from "./keep-alive";
 import { Poller } from "./poller";
 import { Slots } from "./slots";
 import { VisibilityKeeper } from "./visibility";
@@ -168,7 +169,10 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.handling.add(tracked);
   }
 
-  private async handle(messages: ReceivedMessage[]): Promise<void> {
+  private async handle(received: ReceivedMessage[]): Promise<void> {
+    const { keepAlives, jobs: messages } = partitionKeepAlives(received);
+    for (const message of keepAlives) this.track(this.discardKeepAlive(message));
+    if (messages.length === 0) return;
     this.stats.received += messages.length;
     const entries = messages.map(readEntry);
     for (const entry of entries) this.visibility.hold(entry.message);
@@ -212,6 +216,13 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       ...[...finished].map(([entry, result]) => this.finish(entry, result)),
       ...copies.map(async ({ entry, original }) => this.finish(entry, decided(entry, outcomeForCopy(await original)))),
     ]);
+  }
+
+  /** Not a job (keep-alive.ts): deleted at once, nothing sent, charged, recorded or reported. */
+  private async discardKeepAlive(message: ReceivedMessage): Promise<void> {
+    const result = await this.acks.apply(message, { action: "delete" }, { key: message.messageId });
+    this.options.log.debug("keep-alive message deleted", { sqs_message_id: message.messageId, deleted: result.ok });
+    this.slots.give(1);
   }
 
   private async deliver(group: ReceivedJob[], owners: Map<string, Entry>, policy: RetryPolicy): Promise<Map<Entry, Finished>> {
