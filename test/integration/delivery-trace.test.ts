@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import type { RowDataPacket } from "mysql2/promise";
-import { workerEnv } from "../support/config";
+import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
 import { balanceOf, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import { type DeliveryReport, type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
@@ -77,7 +77,7 @@ describe("npm run trace: delivery results and --refresh", function () {
 
   it("--refresh without Solapi settings says what is missing, exit 1", async () => {
     await database.db.query("UPDATE message_log SET delivery_status = NULL, delivery_code = NULL WHERE idempotency_key = 't-delivered'");
-    const command = runCli(["trace", "--to", PHONE, "--refresh"], { PATH: process.env.PATH, DATABASE_URL: database.url });
+    const command = runCli(["trace", "--to", PHONE, "--refresh"], { PATH: process.env.PATH, DATABASE_URL: database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
     const { code } = await command.exited;
     expect(code).to.equal(1);
     expect(command.stderr.join("")).to.contain("--refresh needs the worker's Solapi settings: Invalid configuration: SOLAPI_API_KEY is required");
