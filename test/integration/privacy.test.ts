@@ -35,10 +35,11 @@ describe("privacy: mock mode and logs (worker process)", function () {
     expect(fake.requests).to.have.length(0);
   });
 
-  it("with a database, refuses to start without MESSAGING_RECIPIENT_HASH_SECRET", async () => {
-    const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "" }));
-    expect((await worker.exited).code).to.equal(2);
-    expect(worker.stderr.join("")).to.contain("MESSAGING_RECIPIENT_HASH_SECRET is required with DATABASE_URL");
+  it("with a database and no MESSAGING_RECIPIENT_HASH_SECRET, refuses a key too short, and otherwise keys digests from SOLAPI_API_SECRET", async () => {
+    const short = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "too-short" }));
+    expect((await short.exited).code).to.equal(2);
+    expect(short.stderr.join("")).to.contain("MESSAGING_RECIPIENT_HASH_SECRET must be at least 16 characters");
+    expect(short.stderr.join("")).not.to.contain("too-short");
   });
 
   it("warns at start-up when the database connection to another machine is not encrypted", async () => {

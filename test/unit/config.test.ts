@@ -110,10 +110,14 @@ describe("configuration: privacy and credits", () => {
     expect(loadConfig({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET }).databaseUrl).to.equal(DATABASE_URL);
   });
 
-  it("needs MESSAGING_RECIPIENT_HASH_SECRET with DATABASE_URL, long enough, never echoed, and hidden from logs", () => {
-    expect(problemsOf({ ...live, DATABASE_URL })).to.deep.equal([
-      "MESSAGING_RECIPIENT_HASH_SECRET is required with DATABASE_URL: the key of the send log's recipient digests (docs/deploy.md)",
-    ]);
+  it("keys recipient digests with MESSAGING_RECIPIENT_HASH_SECRET, long enough, never echoed, and hidden from logs", () => {
+    // CONTRACT §3's variables alone still start a worker: the key is then derived from SOLAPI_API_SECRET.
+    const derived = loadConfig({ ...live, DATABASE_URL });
+    expect(derived.recipientHashKeySource).to.equal("SOLAPI_API_SECRET");
+    expect(derived.recipientHashSecret).to.match(/^[0-9a-f]{64}$/);
+    expect(derived.recipientHashSecret).not.to.contain(live.SOLAPI_API_SECRET);
+    expect(derived.secrets).to.include(derived.recipientHashSecret);
+    expect(loadDatabaseConfig({ DATABASE_URL, SOLAPI_API_SECRET: live.SOLAPI_API_SECRET }).recipientHashSecret, "trace finds the same key").to.equal(derived.recipientHashSecret);
     const short = problemsOf({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "short-key" });
     expect(short).to.have.length(1);
     expect(short[0]).to.match(/^MESSAGING_RECIPIENT_HASH_SECRET must be at least 16 characters/);
@@ -121,6 +125,7 @@ describe("configuration: privacy and credits", () => {
 
     const config = loadConfig({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET });
     expect(config.recipientHashSecret).to.equal(SECRET);
+    expect(config.recipientHashKeySource).to.equal("MESSAGING_RECIPIENT_HASH_SECRET");
     expect(config.secrets).to.include(SECRET);
     // Without a database the key is not needed, and not kept.
     expect(loadConfig({ ...live, MESSAGING_RECIPIENT_HASH_SECRET: SECRET }).recipientHashSecret).to.equal(undefined);
@@ -153,8 +158,9 @@ describe("configuration: privacy and credits", () => {
     expect(loadDatabaseConfig({ DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: SECRET, SOLAPI_MOCK: "true" })).to.deep.equal({
       databaseUrl: DATABASE_URL,
       recipientHashSecret: SECRET,
+      recipientHashKeySource: "MESSAGING_RECIPIENT_HASH_SECRET",
     });
-    expect(loadDatabaseConfig({})).to.deep.equal({ databaseUrl: undefined, recipientHashSecret: undefined });
+    expect(loadDatabaseConfig({})).to.deep.equal({ databaseUrl: undefined });
     const problems = problemsOf({ DATABASE_URL: `${DATABASE_URL}?ssl-mode=sometimes`, MESSAGING_RECIPIENT_HASH_SECRET: "x" }, loadDatabaseConfig);
     expect(problems.map((problem) => problem.split(" ")[0])).to.have.members(["DATABASE_URL", "MESSAGING_RECIPIENT_HASH_SECRET"]);
     expect(problems.join("\n")).not.to.contain("Db-Passw0rd");

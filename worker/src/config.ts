@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import { z } from "zod";
 import { DatabaseUrlError, parseDatabaseUrl } from "./store/database-url";
 
@@ -56,8 +57,10 @@ export interface Config {
   sqs: SqsConfig;
   consumer: ConsumerConfig;
   databaseUrl?: string;
-  /** Key of message_log.recipient_hash (MESSAGING_RECIPIENT_HASH_SECRET); present whenever databaseUrl is. */
+  /** Key of message_log.recipient_hash; present whenever databaseUrl is (recipientHashKey). */
   recipientHashSecret?: string;
+  /** Where that key came from: set explicitly, or derived from SOLAPI_API_SECRET. */
+  recipientHashKeySource?: RecipientKeySource;
   delivery: DeliveryConfig;
   /** MESSAGING_METRICS: a CloudWatch EMF line a minute on stdout (metrics.ts). */
   metrics: boolean;
@@ -224,9 +227,6 @@ function combinationProblems(env: NodeJS.ProcessEnv): string[] {
       `${mock}=true (mock mode) together with DATABASE_URL is refused: mock sends reach no one, yet the send log would charge tenants' credits and record them as SENT; unset ${mock} to send for real, or DATABASE_URL to try the worker without a database`,
     );
   }
-  if (database && !isSet(env.MESSAGING_RECIPIENT_HASH_SECRET)) {
-    problems.push("MESSAGING_RECIPIENT_HASH_SECRET is required with DATABASE_URL: the key of the send log's recipient digests (docs/deploy.md)");
-  }
   return problems;
 }
 
@@ -283,24 +283,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxSeconds: Math.max(e.MESSAGING_RETRY_MAX_SECONDS, e.MESSAGING_RETRY_BASE_SECONDS),
     },
     databaseUrl: e.DATABASE_URL,
-    recipientHashSecret: e.DATABASE_URL ? e.MESSAGING_RECIPIENT_HASH_SECRET : undefined,
+    ...(e.DATABASE_URL ? recipientHashKey(e) : {}),
     delivery: { checkSeconds: e.MESSAGING_DELIVERY_CHECK_SECONDS },
     metrics: e.MESSAGING_METRICS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
-    secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", e.MESSAGING_RECIPIENT_HASH_SECRET ?? ""].filter(
+    secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", recipientHashKey(e).recipientHashSecret ?? ""].filter(
       (value) => value.length >= 4,
     ),
   };
 }
 
+export type RecipientKeySource = "MESSAGING_RECIPIENT_HASH_SECRET" | "SOLAPI_API_SECRET";
+
+/**
+ * The key of the send log's recipient digests: MESSAGING_RECIPIENT_HASH_SECRET (what a deployed stack
+ * sets). A worker started with CONTRACT §3's variables alone still starts: the key is then derived from
+ * SOLAPI_API_SECRET, which is not in the database either — but rotating that secret would orphan the
+ * older digests, so the worker says so at start-up (worker.ts).
+ */
+function recipientHashKey(e: { MESSAGING_RECIPIENT_HASH_SECRET?: string; SOLAPI_API_SECRET?: string }): {
+  recipientHashSecret?: string;
+  recipientHashKeySource?: RecipientKeySource;
+} {
+  if (e.MESSAGING_RECIPIENT_HASH_SECRET) return { recipientHashSecret: e.MESSAGING_RECIPIENT_HASH_SECRET, recipientHashKeySource: "MESSAGING_RECIPIENT_HASH_SECRET" };
+  if (!e.SOLAPI_API_SECRET) return {};
+  const derived = createHmac("sha256", e.SOLAPI_API_SECRET).update("academy-messaging recipient hash key v1").digest("hex");
+  return { recipientHashSecret: derived, recipientHashKeySource: "SOLAPI_API_SECRET" };
+}
+
 export interface DatabaseCommandConfig {
   databaseUrl?: string;
   recipientHashSecret?: string;
+  recipientHashKeySource?: RecipientKeySource;
 }
 
-/** What the database commands (migrate, trace, rehash) read: nothing of Solapi or SQS. */
+/** What the database commands (migrate, trace, rehash) read: the database and the recipient key, nothing of SQS. */
 export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseCommandConfig {
-  const parsed = z.object({ DATABASE_URL: databaseUrl, MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret }).safeParse(env);
+  const parsed = z
+    .object({ DATABASE_URL: databaseUrl, MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret, SOLAPI_API_SECRET: optionalText })
+    .safeParse(env);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
-  return { databaseUrl: parsed.data.DATABASE_URL, recipientHashSecret: parsed.data.MESSAGING_RECIPIENT_HASH_SECRET };
+  return { databaseUrl: parsed.data.DATABASE_URL, ...recipientHashKey(parsed.data) };
 }

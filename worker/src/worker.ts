@@ -156,6 +156,9 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     wait_seconds: config.sqs.waitSeconds,
     visibility_timeout: config.sqs.visibilityTimeoutSeconds,
   });
+  if (config.recipientHashKeySource === "SOLAPI_API_SECRET") {
+    log.warn("MESSAGING_RECIPIENT_HASH_SECRET is not set: the send log's recipient digests are keyed with a key derived from SOLAPI_API_SECRET; set it (docs/deploy.md) so that rotating the Solapi secret does not leave older rows unfindable by trace");
+  }
   return {
     consumer,
     queues,

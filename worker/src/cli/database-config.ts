@@ -22,7 +22,9 @@ function commandConfigOrExit(command: string, options: CommandOptions): Database
     return 2;
   }
   if (options.recipientKey && !config.recipientHashSecret) {
-    process.stderr.write(`${command} needs MESSAGING_RECIPIENT_HASH_SECRET, the same key the workers use: the send log keeps only keyed digests of numbers\n`);
+    process.stderr.write(
+      `${command} needs MESSAGING_RECIPIENT_HASH_SECRET (or, where the workers run without it, their SOLAPI_API_SECRET): the send log keeps only keyed digests of numbers\n`,
+    );
     return 2;
   }
   return config;
