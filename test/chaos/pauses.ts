@@ -18,7 +18,7 @@ const CLAIM = "INSERT IGNORE INTO message_log";
 const SEND_MARK = /send_started_at\s*=\s*NOW\(/;
 /** MySQL's COM_QUERY command byte, after the 4-byte packet header. */
 const COM_QUERY = 0x03;
-const HOW_LONG_A_MOMENT_IS_AWAITED_MS = 5_000;
+const HOW_LONG_A_MOMENT_IS_AWAITED_MS = 3_000;
 
 /** Calls `seen` when a client of `proxy` claims jobs, or commits a transaction that marked sends started. */
 function watchMoments(proxy: TcpFaultProxy, seen: (moment: Moment) => void): void {
@@ -53,18 +53,43 @@ const SCHEDULE: { moment?: Moment; shortest: number }[] = [
  * ones hold. Counts each kind in the run's faults.
  */
 export async function pauseWorkers(run: ChaosRun, target: number, visibilityMs: number): Promise<void> {
-  const waiting = new Map<number, { moment: Moment; arrived: () => void }>();
-  const mayPause = () => run.workers.pausedCount < run.workers.size - 1;
+  const waiting = new Map<number, { moment: Moment; arrived: () => void; cancel: () => void }>();
+  const mayPause = () => run.workers.pausedCount < run.workers.size - 1 && run.workers.pauses < target;
+  const pauseNow = (index: number, ms: number) => {
+    const stopped = run.workers.pause(index, ms);
+    if (run.workers.pauses >= target) for (const other of waiting.values()) other.cancel();
+    return stopped;
+  };
   run.mysqlProxy.proxies.forEach((proxy, index) =>
     watchMoments(proxy, (moment) => {
       if (waiting.get(index)?.moment === moment && mayPause()) waiting.get(index)!.arrived();
     }),
   );
+  /** Pauses worker `index` as soon as its traffic shows `moment`; undefined when it does not come soon. */
+  const pauseAt = (index: number, moment: Moment, ms: number) =>
+    new Promise<{ resumed: Promise<void> } | undefined>((resolve) => {
+      const settle = (paused?: { resumed: Promise<void> }) => {
+        waiting.delete(index);
+        clearTimeout(timer);
+        resolve(paused);
+      };
+      const timer = setTimeout(() => settle(undefined), HOW_LONG_A_MOMENT_IS_AWAITED_MS);
+      waiting.set(index, {
+        moment,
+        arrived: () => {
+          waiting.delete(index);
+          const stopped = pauseNow(index, ms);
+          settle(stopped.started ? { resumed: stopped.resumed } : undefined);
+        },
+        cancel: () => settle(undefined),
+      });
+    });
   const stream = async (index: number) => {
-    await pause(run, index * 1_000, index * 1_000);
-    for (let turn = 0; run.workers.pauses < target; turn += 1) {
-      await pause(run, 200, 1_000);
-      while (!mayPause()) await pause(run, 100, 100);
+    await pause(run, index * 300, index * 300);
+    for (let turn = 0; ; turn += 1) {
+      await pause(run, 100, 600);
+      while (run.workers.pauses < target && !mayPause()) await pause(run, 100, 100);
+      if (run.workers.pauses >= target) return;
       const { moment, shortest } = SCHEDULE[turn % SCHEDULE.length]!;
       const ms = visibilityMs * (shortest + (2 - shortest) * run.random());
       const atMoment = moment ? await pauseAt(index, moment, ms) : undefined;
@@ -74,29 +99,12 @@ export async function pauseWorkers(run: ChaosRun, target: number, visibilityMs: 
         continue;
       }
       // At a random moment, or the awaited one did not come (the worker had nothing to do).
-      while (!mayPause()) await pause(run, 100, 100);
-      const now = run.workers.pause(index, ms);
+      if (!mayPause()) continue;
+      const now = pauseNow(index, ms);
       if (now.started) run.count("pause at a random moment");
       await now.resumed;
     }
   };
-  /** Pauses worker `index` as soon as its traffic shows `moment`; undefined when it does not come soon. */
-  const pauseAt = (index: number, moment: Moment, ms: number) =>
-    new Promise<{ resumed: Promise<void> } | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        waiting.delete(index);
-        resolve(undefined);
-      }, HOW_LONG_A_MOMENT_IS_AWAITED_MS);
-      waiting.set(index, {
-        moment,
-        arrived: () => {
-          waiting.delete(index);
-          clearTimeout(timer);
-          const stopped = run.workers.pause(index, ms);
-          resolve(stopped.started ? { resumed: stopped.resumed } : undefined);
-        },
-      });
-    });
   try {
     await Promise.all(run.mysqlProxy.proxies.map((_, index) => stream(index)));
   } finally {

@@ -117,8 +117,8 @@ describe("consumer against SQS and the fake Solapi", function () {
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     expect(worker.reports.map((report) => report.action.action)).to.deep.equal(["dead-letter"]);
     await worker.stop();
-    expect(await receiveAll(sqs.client, queues.queueUrl)).to.have.length(0);
-    expect((await receiveAll(sqs.client, queues.deadLetterQueueUrl)).map((message) => message.Body)).to.deep.equal(["poison, not json"]);
+    expect(await receiveAll(sqs.client, queues.queueUrl, 0)).to.have.length(0);
+    expect((await receiveAll(sqs.client, queues.deadLetterQueueUrl, 0)).map((message) => message.Body)).to.deep.equal(["poison, not json"]);
   });
 
   it("retries a transient failure with back-off and moves it to the DLQ after 3 receives, with the reason", async () => {
