@@ -148,8 +148,9 @@ export function reconcile(ledgers: Ledgers): Tally {
   tally.stray = stray;
   const tenants = new Map(ledgers.tenants.map((tenant) => [tenant.id, tenant]));
   const planned = new Set(ledgers.jobs.map((job) => jobId(job.tenantId, job.key)));
+  // Matched on the body's own tenant_id: a bad body's may be any number.
   const lettersOf = (job: ChaosJob) =>
-    ledgers.deadLetters.filter((letter) => letter.key === job.key && (letter.tenantId === undefined || letter.tenantId === job.tenantId));
+    ledgers.deadLetters.filter((letter) => letter.key === job.key && (letter.tenantId === undefined || letter.tenantId === job.body.tenant_id));
 
   for (const job of ledgers.jobs) {
     const id = jobId(job.tenantId, job.key);
