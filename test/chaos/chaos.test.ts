@@ -188,7 +188,7 @@ describe(`chaos (${LONG ? "long" : "short"} form)`, function () {
     const visibilityMs = 4_000;
     const pauses = scale(3, 30);
     // Few slots per worker, so that jobs last as long as the pauses do.
-    const options = { scenario: "pauses", jobs: scale(40, 100), workers: scale(4, 5), copies: 2, solapiLatencyMs: 1_500, env: { MESSAGING_CONCURRENCY: "4" } };
+    const options = { scenario: "pauses", jobs: scale(30, 100), workers: scale(4, 5), copies: 2, solapiLatencyMs: 1_500, env: { MESSAGING_CONCURRENCY: "4" } };
     const report = await runScenario(this, options, (run) => pauseWorkers(run, pauses, visibilityMs));
     expectClean(report);
     expect(report.pauses).to.be.at.least(pauses);
