@@ -69,6 +69,8 @@ export class ChaosRun {
   jobs: ChaosJob[] = [];
   tenants: TenantPlan[] = [];
   workers!: WorkerPool;
+  /** SOLAPI_SENDER and SOLAPI_KAKAO_PF_ID as the workers have them: every tenant's to use. */
+  defaults!: { sender: string; pfId: string };
   private readonly deadLetters: DeadLetter[] = [];
   private readonly started = Date.now();
   private unsettled?: string;
@@ -137,9 +139,6 @@ export class ChaosRun {
     run.workers = new WorkerPool(envFor, workerCount, resolve(folder, `${options.scenario}${LONG ? "" : ".short"}.log`));
     return run;
   }
-
-  /** SOLAPI_SENDER and SOLAPI_KAKAO_PF_ID as the workers have them. */
-  defaults!: { sender: string; pfId: string };
 
   count(fault: string, times = 1): void {
     this.faults[fault] = (this.faults[fault] ?? 0) + times;
@@ -214,7 +213,7 @@ export class ChaosRun {
         this.unsettled = `did not settle in ${timeoutMs / 1000} s: ${left} messages still in the job queue`;
         return;
       }
-      await new Promise((done) => setTimeout(done, 500));
+      await new Promise((done) => setTimeout(done, 250));
     }
   }
 

@@ -35,20 +35,23 @@ function watchMoments(proxy: TcpFaultProxy, seen: (moment: Moment) => void): voi
 }
 
 /**
- * Where each worker's pauses land, in turn. Just after the fence a pause matters when it outlasts
- * the lease (another worker can take the job over meanwhile): those last 1–2× the visibility
- * timeout, the others 0.5–2×.
+ * Where each worker's pauses land, in turn, and for how long (× the visibility timeout). Just after
+ * the fence a pause matters when it outlasts the lease: another worker can take the job over
+ * meanwhile. Just after a claim, one that ends about when the lease runs out sends the worker on to
+ * the fence with its lease lapsed or nearly so (the issue's first interleaving); a longer one lets
+ * another worker take over first.
  */
-const SCHEDULE: { moment?: Moment; shortest: number }[] = [
-  { moment: "fence", shortest: 1 },
-  { shortest: 0.5 },
-  { moment: "fence", shortest: 1 },
-  { moment: "claim", shortest: 0.5 },
+const SCHEDULE: { moment?: Moment; times: [number, number] }[] = [
+  { moment: "fence", times: [1, 2] },
+  { times: [0.5, 2] },
+  { moment: "fence", times: [1, 2] },
+  { moment: "claim", times: [0.8, 1.2] },
+  { moment: "claim", times: [1, 2] },
+  { moment: "fence", times: [1, 2] },
 ];
 
 /**
- * Pauses every worker, each on its own schedule, until `target` pauses were made in all: half just
- * after the fence, a quarter just after a claim, a quarter at random moments, each for a random
+ * Pauses every worker, each on its own SCHEDULE, until `target` pauses were made in all, each for
  * 0.5–2× the visibility timeout. One worker at least keeps running, to take over what the paused
  * ones hold. Counts each kind in the run's faults.
  */
@@ -90,8 +93,8 @@ export async function pauseWorkers(run: ChaosRun, target: number, visibilityMs: 
       await pause(run, 100, 600);
       while (run.workers.pauses < target && !mayPause()) await pause(run, 100, 100);
       if (run.workers.pauses >= target) return;
-      const { moment, shortest } = SCHEDULE[turn % SCHEDULE.length]!;
-      const ms = visibilityMs * (shortest + (2 - shortest) * run.random());
+      const { moment, times } = SCHEDULE[turn % SCHEDULE.length]!;
+      const ms = visibilityMs * (times[0] + (times[1] - times[0]) * run.random());
       const atMoment = moment ? await pauseAt(index, moment, ms) : undefined;
       if (atMoment) {
         run.count(`pause just after a ${moment}${ms >= visibilityMs ? ", longer than the visibility timeout" : ""}`);

@@ -61,7 +61,7 @@ export class WorkerPool {
   /**
    * Stops worker `index` (SIGSTOP: a long GC pause, a starved CPU) for `ms`, then lets it go on
    * (SIGCONT). Synchronous up to the stop, so that a pause can land on the moment that asked for it;
-   * resolves when the worker runs again. A worker already paused is left as it is (false).
+   * `resumed` resolves when it runs again. A worker already paused, or gone, is left alone (`started` false).
    */
   pause(index: number, ms: number): { started: boolean; resumed: Promise<void> } {
     const worker = this.processes[index];
