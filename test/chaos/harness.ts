@@ -1,22 +1,24 @@
 /**
  * One chaos run: the real worker as child processes against the SQS emulator and the real MySQL,
- * each behind a fault proxy, and the fake Solapi; a few hundred jobs with unique keys; then the
- * ledgers reconciled. Scenarios (chaos.test.ts) inject the faults.
+ * each behind a fault proxy (one MySQL proxy per worker, so that its traffic tells whose it is),
+ * and the fake Solapi; a few hundred jobs, each enqueued once or more; then, once both queues are
+ * empty, the ledgers reconciled. Scenarios (chaos.test.ts) inject the faults.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { RowDataPacket } from "mysql2/promise";
 import { createSqsServer } from "local-aws-sqs";
+import type { Db } from "../../worker/src/store/pool";
 import { createQueues, type CreatedQueues } from "../../worker/src/sqs/admin";
 import { workerEnv } from "../support/config";
 import { startTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
-import { SqsFaultProxy, TcpFaultProxy } from "../support/fault-proxies";
-import { type ChaosJob, planJobs, seededRandom, seedChaosTenants, type TenantPlan } from "./jobs";
-import { type DeadLetter, type LogRow, reconcile, type Tally } from "./reconcile";
+import { SqsFaultProxy, TcpFaultProxy, TcpFaultProxyGroup } from "../support/fault-proxies";
+import { type ChaosJob, type ChaosPlan, planJobs, seededRandom, seedChaosTenants, type TenantPlan } from "./jobs";
+import { type DeadLetter, jobId, type LogRow, reconcile, type Tally } from "./reconcile";
 import { WorkerPool } from "./workers";
 
 /** `CHAOS=long` (npm run test:chaos, CI) or the short form inside npm test. */
@@ -32,6 +34,10 @@ export interface ChaosOptions {
   env?: Record<string, string>;
   solapiLatencyMs?: number;
   seed?: number;
+  /** Each job is enqueued this many times under its one key, the copies spread through the queue (a producer retrying). */
+  copies?: number;
+  /** Tenants and jobs of the scenario's own; default: four tenants and `jobs` mixed jobs (jobs.ts). */
+  plan?: (db: Db, name: string, tenantBase: number, random: () => number) => Promise<ChaosPlan>;
 }
 
 export interface ChaosReport extends Tally {
@@ -39,6 +45,8 @@ export interface ChaosReport extends Tally {
   seed: number;
   workers: number;
   kills: number;
+  /** SIGSTOP/SIGCONT pauses. */
+  pauses: number;
   /** SIGTERMs sent, and the longest a worker took to exit after one. */
   sigterms: number;
   slowestExitMs: number;
@@ -51,8 +59,8 @@ export interface ChaosReport extends Tally {
   seconds: number;
 }
 
-const TERMINAL = new Set(["SENT", "FAILED", "SKIPPED_CANCELLED", "SKIPPED_BALANCE", "UNKNOWN"]);
 let tenantBase = 5000;
+const QUEUE_COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
 
 export class ChaosRun {
   readonly random: () => number;
@@ -61,9 +69,11 @@ export class ChaosRun {
   jobs: ChaosJob[] = [];
   tenants: TenantPlan[] = [];
   workers!: WorkerPool;
+  /** SOLAPI_SENDER and SOLAPI_KAKAO_PF_ID as the workers have them: every tenant's to use. */
+  defaults!: { sender: string; pfId: string };
   private readonly deadLetters: DeadLetter[] = [];
-  private readonly poisonSeen = new Set<string>();
   private readonly started = Date.now();
+  private unsettled?: string;
   private draining = true;
   private drainer?: Promise<void>;
 
@@ -73,7 +83,8 @@ export class ChaosRun {
     readonly sqs: SQSClient,
     readonly queues: CreatedQueues,
     readonly sqsProxy: SqsFaultProxy,
-    readonly mysqlProxy: TcpFaultProxy,
+    /** The database behind one proxy per worker (index = worker index), faulted together or one by one. */
+    readonly mysqlProxy: TcpFaultProxyGroup,
     readonly fake: FakeSolapi,
     private readonly closeEmulator: () => Promise<void>,
   ) {
@@ -93,29 +104,39 @@ export class ChaosRun {
     const queues = await createQueues(sqs, { queueName: name, dlqName: `${name}-dlq`, waitSeconds: 1, visibilityTimeoutSeconds: 4, maxReceiveCount: 10 });
     const sqsProxy = await new SqsFaultProxy(new URL(endpoint)).start();
     const dbUrl = new URL(database.url);
-    const mysqlProxy = await new TcpFaultProxy(dbUrl.hostname, Number(dbUrl.port || 3306)).start();
+    const workerCount = options.workers ?? 2;
+    const mysqlProxy = new TcpFaultProxyGroup(
+      await Promise.all(Array.from({ length: workerCount }, () => new TcpFaultProxy(dbUrl.hostname, Number(dbUrl.port || 3306)).start())),
+    );
     const fake = await startFakeSolapi({ latencyMs: options.solapiLatencyMs ?? 40 });
     const run = new ChaosRun(options, database, sqs, queues, sqsProxy, mysqlProxy, fake, async () => {
       emulator.closeAllConnections();
       await new Promise<void>((done) => emulator.close(() => done()));
     });
     tenantBase += 10;
-    run.tenants = await seedChaosTenants(database.db, tenantBase, options.jobs);
-    run.jobs = await planJobs(database.db, name, options.jobs, run.tenants, run.random);
-    const proxiedDb = new URL(database.url);
-    proxiedDb.hostname = "127.0.0.1";
-    proxiedDb.port = String(mysqlProxy.port);
-    const env = workerEnv(fake, sqsProxy.url, queues.queueUrl, {
-      DATABASE_URL: proxiedDb.href,
-      MESSAGING_CONCURRENCY: "10",
-      MESSAGING_VISIBILITY_TIMEOUT: "4",
-      MESSAGING_SHUTDOWN_TIMEOUT: "15",
-      LOG_LEVEL: "info",
-      ...options.env,
-    });
+    if (options.plan) {
+      ({ tenants: run.tenants, jobs: run.jobs } = await options.plan(database.db, name, tenantBase, run.random));
+    } else {
+      run.tenants = await seedChaosTenants(database.db, tenantBase, options.jobs);
+      run.jobs = await planJobs(database.db, name, options.jobs, run.tenants, run.random);
+    }
+    const envFor = (index: number) => {
+      const proxiedDb = new URL(database.url);
+      proxiedDb.hostname = "127.0.0.1";
+      proxiedDb.port = String(mysqlProxy.proxies[index]!.port);
+      return workerEnv(fake, sqsProxy.url, queues.queueUrl, {
+        DATABASE_URL: proxiedDb.href,
+        MESSAGING_CONCURRENCY: "10",
+        MESSAGING_VISIBILITY_TIMEOUT: "4",
+        MESSAGING_SHUTDOWN_TIMEOUT: "15",
+        LOG_LEVEL: "info",
+        ...options.env,
+      });
+    };
+    run.defaults = { sender: envFor(0).SOLAPI_SENDER!, pfId: envFor(0).SOLAPI_KAKAO_PF_ID! };
     const folder = resolve(__dirname, "../../.chaos");
     mkdirSync(folder, { recursive: true });
-    run.workers = new WorkerPool(env, options.workers ?? 2, resolve(folder, `${options.scenario}${LONG ? "" : ".short"}.log`));
+    run.workers = new WorkerPool(envFor, workerCount, resolve(folder, `${options.scenario}${LONG ? "" : ".short"}.log`));
     return run;
   }
 
@@ -123,9 +144,14 @@ export class ChaosRun {
     this.faults[fault] = (this.faults[fault] ?? 0) + times;
   }
 
-  /** Enqueues every job (and poison body) directly on the emulator, then starts the workers. */
+  /** Enqueues every job (each `copies` times, shuffled) and poison body directly on the emulator, then starts the workers. */
   async begin(): Promise<void> {
-    await this.enqueueExtra([...this.jobs.map((job) => JSON.stringify(job.body)), ...(this.options.poison ?? []).map((poison) => poison.body)]);
+    const bodies = this.jobs.flatMap((job) => Array.from({ length: this.options.copies ?? 1 }, () => JSON.stringify(job.body)));
+    for (let index = bodies.length - 1; index > 0 && (this.options.copies ?? 1) > 1; index -= 1) {
+      const other = Math.floor(this.random() * (index + 1));
+      [bodies[index], bodies[other]] = [bodies[other]!, bodies[index]!];
+    }
+    await this.enqueueExtra([...bodies, ...(this.options.poison ?? []).map((poison) => poison.body)]);
     this.drainer = this.drainDeadLetters();
     this.workers.start();
   }
@@ -147,18 +173,7 @@ export class ChaosRun {
         )
         .catch(() => ({ Messages: undefined }));
       if (!Messages?.length) continue;
-      for (const message of Messages) {
-        const body = message.Body ?? "";
-        const nonce = /chaos-poison-[0-9a-f-]+/.exec(body)?.[0];
-        if (nonce) this.poisonSeen.add(nonce);
-        let key: string | undefined;
-        try {
-          key = (JSON.parse(body) as { business_idempotency_key?: string }).business_idempotency_key;
-        } catch {
-          key = undefined;
-        }
-        this.deadLetters.push({ key, error: message.MessageAttributes?.error?.StringValue });
-      }
+      this.deadLetters.push(...Messages.map(deadLetterOf));
       await this.sqs.send(
         new DeleteMessageBatchCommand({ QueueUrl: this.queues.deadLetterQueueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
       );
@@ -169,22 +184,36 @@ export class ChaosRun {
     const [rows] = await this.database.db.query<RowDataPacket[]>(
       "SELECT idempotency_key, tenant_id, status, channel, message_id, amount_charged, send_started_at FROM message_log",
     );
-    return new Map(rows.map((row) => [String(row.idempotency_key), { ...(row as LogRow), tenant_id: Number(row.tenant_id) }]));
+    return new Map(
+      rows.map((row) => {
+        const logRow = { ...(row as LogRow), idempotency_key: String(row.idempotency_key), tenant_id: Number(row.tenant_id) };
+        return [jobId(logRow.tenant_id, logRow.idempotency_key), logRow];
+      }),
+    );
   }
 
-  /** Every job has a final row or sits in the DLQ, and every poison body is in the DLQ. */
-  async settled(): Promise<boolean> {
-    const rows = await this.rows();
-    const dead = new Set(this.deadLetters.map((letter) => letter.key));
-    const jobsDone = this.jobs.every((job) => TERMINAL.has(rows.get(job.key)?.status ?? "") || dead.has(job.key));
-    return jobsDone && (this.options.poison ?? []).every((poison) => this.poisonSeen.has(poison.nonce));
+  /** Messages still in a queue: visible, in flight or delayed. */
+  private async left(queueUrl: string): Promise<number> {
+    const { Attributes } = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...QUEUE_COUNTS] }));
+    return QUEUE_COUNTS.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
   }
 
+  /**
+   * Settled: the job queue and the DLQ are empty (every copy deleted or dead-lettered, and the DLQ
+   * read), twice in a row. Nothing is left that could change a ledger; a job without a final state
+   * then is lost. A run that does not settle in time is reconciled anyway, with the reason.
+   */
   async waitUntilSettled(timeoutMs = scale(90_000, 240_000)): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!(await this.settled())) {
-      if (Date.now() > deadline) throw new Error(`chaos run ${this.options.scenario} (seed ${this.seed}) did not settle in ${timeoutMs} ms`);
-      await new Promise((done) => setTimeout(done, 500));
+    let emptyChecks = 0;
+    while (emptyChecks < 2) {
+      const left = await this.left(this.queues.queueUrl);
+      emptyChecks = left === 0 && (await this.left(this.queues.deadLetterQueueUrl)) === 0 ? emptyChecks + 1 : 0;
+      if (Date.now() > deadline) {
+        this.unsettled = `did not settle in ${timeoutMs / 1000} s: ${left} messages still in the job queue`;
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 250));
     }
   }
 
@@ -193,6 +222,8 @@ export class ChaosRun {
     await this.workers.stop();
     this.draining = false;
     await this.drainer;
+    const left = await this.left(this.queues.queueUrl);
+    if (!this.unsettled && left > 0) this.unsettled = `${left} messages were left in the job queue after the workers stopped`;
     const [balanceRows] = await this.database.db.query<RowDataPacket[]>("SELECT id, credit_balance FROM tenants WHERE id IN (?)", [this.tenants.map((tenant) => tenant.id)]);
     const tally = reconcile({
       jobs: this.jobs,
@@ -200,9 +231,10 @@ export class ChaosRun {
       accepted: this.fake.accepted,
       rows: await this.rows(),
       deadLetters: this.deadLetters,
-      poisonDeadLettered: this.poisonSeen,
       tenants: this.tenants,
       balances: new Map(balanceRows.map((row) => [Number(row.id), String(row.credit_balance)])),
+      defaults: this.defaults,
+      unsettled: this.unsettled,
     });
     for (const [fault, times] of Object.entries(this.sqsProxy.injected)) this.count(`sqs ${fault}`, times);
     const [takenOver] = await this.database.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM message_log WHERE attempts > 1");
@@ -219,6 +251,7 @@ export class ChaosRun {
       seed: this.seed,
       workers: this.workers.size,
       kills: this.workers.kills,
+      pauses: this.workers.pauses,
       sigterms: this.workers.terminations.length,
       slowestExitMs: Math.max(0, ...this.workers.terminations.map((termination) => termination.tookMs)),
       crashes: this.workers.crashes,
@@ -245,6 +278,27 @@ export class ChaosRun {
     await this.closeEmulator();
     await this.database.close();
   }
+}
+
+/** What the reconciliation needs of a DLQ message: whose it is, and what the worker's copy says. */
+function deadLetterOf(message: Message): DeadLetter {
+  const body = message.Body ?? "";
+  let decoded: { business_idempotency_key?: unknown; tenant_id?: unknown } = {};
+  try {
+    const value: unknown = JSON.parse(body);
+    if (value && typeof value === "object") decoded = value;
+  } catch {
+    decoded = {};
+  }
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  return {
+    key: typeof decoded.business_idempotency_key === "string" ? decoded.business_idempotency_key : undefined,
+    tenantId: typeof decoded.tenant_id === "number" ? decoded.tenant_id : undefined,
+    nonce: /chaos-poison-[0-9a-f-]+/.exec(body)?.[0],
+    error: attribute("error"),
+    jobKeyAttribute: attribute("job_key"),
+    tenantIdAttribute: attribute("tenant_id"),
+  };
 }
 
 /** A random pause between `min` and `max` ms, from the run's seeded generator. */

@@ -2,6 +2,7 @@
  * The jobs of a chaos run: a mix of modes, tenants and reservations whose right ending is known
  * from the job itself, so that reconciliation can say which endings are wrong.
  */
+import type { Prices } from "../../worker/src/pipeline/decide";
 import type { Db } from "../../worker/src/store/pool";
 import { seedReservation, seedTenant } from "../support/database";
 import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
@@ -18,12 +19,17 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export const PRICES = { sms: "10.00", lms: "30.00", alimtalk: "8.00" } as const;
+export const PRICES: Prices = { sms: "10.00", lms: "30.00", alimtalk: "8.00" };
 
 export interface TenantPlan {
   id: number;
   credit: string;
   enabled: boolean;
+  prices: Prices;
+  /** Its own sender numbers (tenants.sender first, then its allow-list rows); none: the environment's. */
+  senders: string[];
+  /** Its own Kakao channels, likewise. */
+  pfIds: string[];
 }
 
 export interface ChaosJob {
@@ -36,6 +42,8 @@ export interface ChaosJob {
   disabled: boolean;
   /** AlimTalk-only with an unapproved template: FAILED, never sent. */
   refused: boolean;
+  /** The one status it may end in, where the plan leaves no other (the multi-tenant scenario). */
+  expect?: "SENT" | "FAILED";
 }
 
 export interface ChaosPlan {
@@ -48,16 +56,26 @@ export interface ChaosPlan {
  * under contention), one with messaging disabled.
  */
 export async function seedChaosTenants(db: Db, base: number, jobCount: number): Promise<TenantPlan[]> {
+  const tenant = (id: number, credit: string, enabled: boolean): TenantPlan => ({ id, credit, enabled, prices: PRICES, senders: [], pfIds: [] });
   const tenants: TenantPlan[] = [
-    { id: base + 1, credit: "1000000.00", enabled: true },
-    { id: base + 2, credit: "1000000.00", enabled: true },
-    { id: base + 3, credit: `${Math.max(10, Math.floor(jobCount / 8)) * 10}.00`, enabled: true },
-    { id: base + 4, credit: "1000000.00", enabled: false },
+    tenant(base + 1, "1000000.00", true),
+    tenant(base + 2, "1000000.00", true),
+    tenant(base + 3, `${Math.max(10, Math.floor(jobCount / 8)) * 10}.00`, true),
+    tenant(base + 4, "1000000.00", false),
   ];
-  for (const tenant of tenants) {
-    await seedTenant(db, { id: tenant.id, credit: tenant.credit, sms: PRICES.sms, lms: PRICES.lms, alimtalk: PRICES.alimtalk, enabled: tenant.enabled });
-  }
+  for (const plan of tenants) await seedTenantPlan(db, plan);
   return tenants;
+}
+
+export async function seedTenantPlan(db: Db, tenant: TenantPlan): Promise<void> {
+  await seedTenant(db, {
+    id: tenant.id,
+    credit: tenant.credit,
+    ...tenant.prices,
+    sender: tenant.senders[0] ?? null,
+    pfId: tenant.pfIds[0] ?? null,
+    enabled: tenant.enabled,
+  });
 }
 
 export async function planJobs(db: Db, run: string, count: number, tenants: TenantPlan[], random: () => number): Promise<ChaosJob[]> {

@@ -1,9 +1,17 @@
 /**
  * Reconciles the three ledgers of a chaos run — what was enqueued, what the fake Solapi accepted,
- * what message_log and the tenants' balances say (with the DLQ) — and names every difference.
+ * what message_log, the tenants' balances and the DLQ say — and names every difference.
+ *
+ * A job is known by (tenant, key), as the send log keys it. Every message Solapi accepted is
+ * accounted for: found by its recipient and the key (and tenant) it carried, so that a message
+ * under another key, under none, or for no job at all is a failure. Every charge is checked against
+ * what Solapi accepted — its channel, at the job's tenant's price — not against the send log's own
+ * idea of the channel.
  */
+import { type Job, parseJob } from "../../worker/src/job";
+import { type Channel, solapiJobKey } from "../../worker/src/solapi/messages";
 import type { AcceptedMessage } from "../support/fake-solapi";
-import { type ChaosJob, PRICES, type TenantPlan } from "./jobs";
+import type { ChaosJob, TenantPlan } from "./jobs";
 
 export interface LogRow {
   idempotency_key: string;
@@ -16,8 +24,16 @@ export interface LogRow {
 }
 
 export interface DeadLetter {
+  /** From the body, when it is a JSON object. */
   key?: string;
+  tenantId?: number;
+  /** The poison nonce the body carries, if any. */
+  nonce?: string;
+  /** The worker's reason: on its own copies only (SQS's redrive adds none). */
   error?: string;
+  /** The job's identity as the worker's copy carries it in message attributes (CONTRACT §5). */
+  jobKeyAttribute?: string;
+  tenantIdAttribute?: string;
 }
 
 export interface Tally {
@@ -33,22 +49,80 @@ export interface Tally {
   poison: number;
   lost: number;
   duplicated: number;
+  /** Messages Solapi accepted that belong to no job: another key, no key, no such recipient. */
+  stray: number;
   wronglyCharged: number;
   sentToCancelled: number;
   violations: string[];
 }
 
-const cents = (amount: string | number) => Math.round(Number(amount) * 100);
-
 export interface Ledgers {
   jobs: ChaosJob[];
   poisonNonces: string[];
   accepted: AcceptedMessage[];
+  /** Every send-log row, by jobId. */
   rows: Map<string, LogRow>;
   deadLetters: DeadLetter[];
-  poisonDeadLettered: Set<string>;
   tenants: TenantPlan[];
   balances: Map<number, string>;
+  /** SOLAPI_SENDER and SOLAPI_KAKAO_PF_ID: every tenant's to use. */
+  defaults: { sender: string; pfId: string };
+  /** Why the run did not settle, when it did not. */
+  unsettled?: string;
+}
+
+export const jobId = (tenantId: number, key: string) => `${tenantId}/${key}`;
+
+const cents = (amount: string | number) => Math.round(Number(amount) * 100);
+const CHANNEL_OF_TYPE: Record<string, Channel> = { SMS: "sms", LMS: "lms", ATA: "alimtalk" };
+const JOB_KEY_FIELD = "jobKey";
+const TENANT_FIELD = "tenantId";
+
+function parsed(job: ChaosJob): Job | undefined {
+  try {
+    return parseJob(job.body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a job names that is not its tenant's own (CONTRACT §4): it must end FAILED, unsent. */
+function borrowed(job: Job, tenant: TenantPlan, defaults: Ledgers["defaults"]): string | undefined {
+  if (job.sender !== undefined && ![...tenant.senders, defaults.sender].includes(job.sender)) return `sender ${job.sender}`;
+  if (job.pfId !== undefined && ![...tenant.pfIds, defaults.pfId].includes(job.pfId)) return `pf_id ${job.pfId}`;
+  return undefined;
+}
+
+/**
+ * Which job each accepted message was for: its recipient's jobs, narrowed by the key and tenant it
+ * carried. Anything that cannot be attributed to exactly one job is stray.
+ */
+function attribute(ledgers: Ledgers, violation: (text: string) => void): { byJob: Map<string, AcceptedMessage[]>; stray: number } {
+  const byRecipient = new Map<string, ChaosJob[]>();
+  for (const job of ledgers.jobs) {
+    const to = parsed(job)?.to;
+    if (to) byRecipient.set(to, [...(byRecipient.get(to) ?? []), job]);
+  }
+  const byJob = new Map<string, AcceptedMessage[]>();
+  let stray = 0;
+  for (const message of ledgers.accepted) {
+    const key = message.customFields?.[JOB_KEY_FIELD];
+    const tenant = message.customFields?.[TENANT_FIELD];
+    const candidates = byRecipient.get(message.to) ?? [];
+    const matches = candidates.filter((job) => solapiJobKey(job.key) === key && (tenant === undefined || String(job.tenantId) === String(tenant)));
+    if (key !== undefined && matches.length === 1) {
+      const id = jobId(matches[0]!.tenantId, matches[0]!.key);
+      byJob.set(id, [...(byJob.get(id) ?? []), message]);
+      continue;
+    }
+    stray += 1;
+    const what = `Solapi accepted ${message.type ?? "SMS"} ${message.messageId} to ${message.to}`;
+    const jobs = candidates.map((job) => jobId(job.tenantId, job.key)).join(", ") || "none";
+    if (key === undefined) violation(`${what} carrying no job key (that recipient's jobs: ${jobs})`);
+    else if (matches.length === 0) violation(`${what} under key ${key}${tenant === undefined ? "" : ` of tenant ${tenant}`}, which is no job of that recipient (its jobs: ${jobs})`);
+    else violation(`${what} under key ${key} with no tenant: it could be the job of ${matches.map((job) => job.tenantId).join(" or ")}`);
+  }
+  return { byJob, stray };
 }
 
 export function reconcile(ledgers: Ledgers): Tally {
@@ -63,81 +137,112 @@ export function reconcile(ledgers: Ledgers): Tally {
     poison: 0,
     lost: 0,
     duplicated: 0,
+    stray: 0,
     wronglyCharged: 0,
     sentToCancelled: 0,
     violations: [],
   };
   const violation = (text: string) => tally.violations.push(text);
-  const acceptedByKey = new Map<string, AcceptedMessage[]>();
-  for (const message of ledgers.accepted) acceptedByKey.set(message.jobKey ?? "", [...(acceptedByKey.get(message.jobKey ?? "") ?? []), message]);
-  const dead = new Set(ledgers.deadLetters.map((letter) => letter.key).filter(Boolean));
-  const poisonKeys = new Set(ledgers.deadLetters.filter((letter) => letter.error?.startsWith("invalid job:")).map((letter) => letter.key));
+  if (ledgers.unsettled) violation(ledgers.unsettled);
+  const { byJob, stray } = attribute(ledgers, violation);
+  tally.stray = stray;
+  const tenants = new Map(ledgers.tenants.map((tenant) => [tenant.id, tenant]));
+  const planned = new Set(ledgers.jobs.map((job) => jobId(job.tenantId, job.key)));
+  // Matched on the body's own tenant_id: a bad body's may be any number.
+  const lettersOf = (job: ChaosJob) =>
+    ledgers.deadLetters.filter((letter) => letter.key === job.key && (letter.tenantId === undefined || letter.tenantId === job.body.tenant_id));
 
   for (const job of ledgers.jobs) {
-    const row = ledgers.rows.get(job.key);
-    const accepted = acceptedByKey.get(job.key) ?? [];
+    const id = jobId(job.tenantId, job.key);
+    const row = ledgers.rows.get(id);
+    const accepted = byJob.get(id) ?? [];
+    const letters = lettersOf(job);
+    const valid = parsed(job);
+    const tenant = tenants.get(job.tenantId);
+    const notOwn = valid && tenant ? borrowed(valid, tenant, ledgers.defaults) : undefined;
     if (accepted.length > 1) {
       tally.duplicated += 1;
-      violation(`${job.key}: accepted by Solapi ${accepted.length} times`);
+      violation(`${id}: accepted by Solapi ${accepted.length} times`);
     }
     const charged = cents(row?.amount_charged ?? 0);
     const chargedWrongly = (expected: number, why: string) => {
       if (charged === expected) return;
       tally.wronglyCharged += 1;
-      violation(`${job.key}: charged ${charged / 100} (${why}, expected ${expected / 100})`);
+      violation(`${id}: charged ${charged / 100} (${why}, expected ${expected / 100})`);
     };
+    if (job.expect && row && row.status !== job.expect) violation(`${id}: ended ${row.status}, expected ${job.expect}`);
+    for (const letter of letters.filter((candidate) => candidate.error && !candidate.error.startsWith("invalid job:"))) {
+      if (letter.jobKeyAttribute !== job.key || letter.tenantIdAttribute !== String(job.tenantId)) {
+        violation(`${id}: its DLQ copy carries job_key ${letter.jobKeyAttribute ?? "(none)"}, tenant_id ${letter.tenantIdAttribute ?? "(none)"}: a redrive would be another job`);
+      }
+    }
     switch (row?.status) {
-      case "SENT":
+      case "SENT": {
         tally.sent += 1;
-        if (accepted.length === 0) violation(`${job.key}: recorded SENT but Solapi accepted nothing`);
-        else if (!accepted.some((message) => message.messageId === row.message_id)) violation(`${job.key}: recorded message_id ${row.message_id} was never accepted`);
+        const message = accepted.find((candidate) => candidate.messageId === row.message_id) ?? accepted[0];
+        if (!message) violation(`${id}: recorded SENT but Solapi accepted nothing for it`);
+        else {
+          if (message.messageId !== row.message_id) violation(`${id}: recorded message_id ${row.message_id} was never accepted for it`);
+          const channel = CHANNEL_OF_TYPE[message.type ?? "SMS"] ?? "sms";
+          if (row.channel !== channel) violation(`${id}: recorded as ${row.channel} but Solapi accepted ${channel}`);
+          if (tenant) chargedWrongly(cents(tenant.prices[channel]), `${channel} accepted`);
+          if (valid && tenant) checkRoute(id, message, valid, tenant, ledgers.defaults, violation);
+        }
         if (job.cancelled) {
           tally.sentToCancelled += 1;
-          violation(`${job.key}: sent although its reservation was cancelled`);
+          violation(`${id}: sent although its reservation was cancelled`);
         }
-        if (job.disabled || job.refused) violation(`${job.key}: sent although it should have been skipped or refused`);
-        chargedWrongly(cents(PRICES[(row.channel ?? "sms") as keyof typeof PRICES]), `${row.channel} sent`);
+        if (job.disabled || job.refused) violation(`${id}: sent although it should have been skipped or refused`);
+        if (notOwn) violation(`${id}: sent although its ${notOwn} is not tenant ${job.tenantId}'s`);
         break;
+      }
       case "FAILED":
       case "SKIPPED_CANCELLED":
       case "SKIPPED_BALANCE":
         if (row.status === "FAILED") tally.failed += 1;
         else if (row.status === "SKIPPED_CANCELLED") tally.skippedCancelled += 1;
         else tally.skippedBalance += 1;
-        if (accepted.length > 0) violation(`${job.key}: ${row.status} but Solapi accepted it`);
-        if (row.status === "SKIPPED_CANCELLED" && !job.cancelled) violation(`${job.key}: skipped as cancelled but its reservation is not`);
+        if (accepted.length > 0) violation(`${id}: ${row.status} but Solapi accepted it`);
+        if (row.status === "SKIPPED_CANCELLED" && !job.cancelled) violation(`${id}: skipped as cancelled but its reservation is not`);
         chargedWrongly(0, row.status);
         break;
       case "UNKNOWN":
         tally.unknown += 1;
-        if (!dead.has(job.key)) violation(`${job.key}: UNKNOWN but not kept in the DLQ`);
+        if (letters.length === 0) violation(`${id}: UNKNOWN but not kept in the DLQ`);
         break;
       default:
-        if (poisonKeys.has(job.key)) {
+        if (letters.some((letter) => letter.error?.startsWith("invalid job:"))) {
           tally.poison += 1;
-          if (row) violation(`${job.key}: dead-lettered as invalid but it has a ${row.status} row`);
-          if (accepted.length > 0) violation(`${job.key}: dead-lettered as invalid but Solapi accepted it`);
-        } else if (!dead.has(job.key)) {
+          if (row) violation(`${id}: dead-lettered as invalid but it has a ${row.status} row`);
+          if (accepted.length > 0) violation(`${id}: dead-lettered as invalid but Solapi accepted it`);
+          if (letters.length > 1) violation(`${id}: dead-lettered ${letters.length} times: its original was not deleted`);
+        } else if (letters.length === 0) {
           tally.lost += 1;
-          violation(`${job.key}: lost (row ${row?.status ?? "missing"}, not in the DLQ)`);
+          violation(`${id}: lost (row ${row?.status ?? "missing"}, not in the DLQ${accepted.length ? `, accepted by Solapi` : ""})`);
         } else if (row?.send_started_at) {
           // Moved by SQS's own redrive while a send was under way: whether it went is for a person.
           tally.unknown += 1;
         } else {
           tally.deadLettered += 1;
-          if (accepted.length > 0) violation(`${job.key}: dead-lettered as unsent but Solapi accepted it`);
+          if (accepted.length > 0) violation(`${id}: dead-lettered as unsent but Solapi accepted it`);
           chargedWrongly(0, "dead-lettered unsent");
         }
     }
   }
 
   for (const nonce of ledgers.poisonNonces) {
-    if (ledgers.poisonDeadLettered.has(nonce)) tally.poison += 1;
-    else {
+    const copies = ledgers.deadLetters.filter((letter) => letter.nonce === nonce).length;
+    if (copies === 1) tally.poison += 1;
+    else if (copies === 0) {
       tally.lost += 1;
       violation(`poison ${nonce}: not in the DLQ`);
+    } else {
+      tally.poison += 1;
+      violation(`poison ${nonce}: dead-lettered ${copies} times: its original was not deleted`);
     }
   }
+
+  for (const [id, row] of ledgers.rows) if (!planned.has(id)) violation(`send-log row ${id} (${row.status}) is no job's`);
 
   for (const tenant of ledgers.tenants) {
     const charges = [...ledgers.rows.values()].filter((row) => row.tenant_id === tenant.id).reduce((sum, row) => sum + cents(row.amount_charged), 0);
@@ -145,8 +250,18 @@ export function reconcile(ledgers: Ledgers): Tally {
     if (balance < 0) violation(`tenant ${tenant.id}: balance ${balance / 100} is negative`);
     if (balance !== cents(tenant.credit) - charges) {
       tally.wronglyCharged += 1;
-      violation(`tenant ${tenant.id}: balance ${balance / 100} ≠ ${tenant.credit} − charges ${charges / 100}`);
+      violation(`tenant ${tenant.id}: balance ${balance / 100} ≠ ${tenant.credit} − its rows' charges ${charges / 100}`);
     }
   }
   return tally;
+}
+
+/** The sender and Kakao channel a message went from: the job's own choice, else its tenant's, else the environment's. */
+function checkRoute(id: string, message: AcceptedMessage, job: Job, tenant: TenantPlan, defaults: Ledgers["defaults"], violation: (text: string) => void): void {
+  const sender = job.sender ?? tenant.senders[0] ?? defaults.sender;
+  if ((message.type !== "ATA" || message.from !== undefined) && message.from !== sender) {
+    violation(`${id}: sent from ${message.from ?? "(no sender)"}, expected ${sender}`);
+  }
+  const pfId = job.pfId ?? tenant.pfIds[0] ?? defaults.pfId;
+  if (message.type === "ATA" && message.kakaoOptions?.pfId !== pfId) violation(`${id}: sent through Kakao channel ${message.kakaoOptions?.pfId}, expected ${pfId}`);
 }

@@ -1,6 +1,7 @@
 /**
- * The worker processes of a chaos run: two or more `dist/cli.js worker` children, killed or
- * stopped on purpose and restarted; any exit the run did not cause is counted as a crash.
+ * The worker processes of a chaos run: two or more `dist/cli.js worker` children, killed, terminated
+ * or paused (SIGSTOP/SIGCONT) on purpose and restarted; any exit the run did not cause is counted as
+ * a crash.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { runCli, type WorkerProcess } from "../support/process";
@@ -14,7 +15,9 @@ export class WorkerPool {
   private readonly processes: WorkerProcess[] = [];
   private readonly expectedExits = new Set<WorkerProcess>();
   private stopping = false;
+  private readonly paused = new Map<number, { worker: WorkerProcess; timer: NodeJS.Timeout; resumed: () => void }>();
   kills = 0;
+  pauses = 0;
   crashes = 0;
   readonly crashOutput: string[] = [];
   readonly terminations: Termination[] = [];
@@ -22,7 +25,8 @@ export class WorkerPool {
   private readonly log?: WriteStream;
 
   constructor(
-    private readonly env: NodeJS.ProcessEnv,
+    /** Each worker's environment, by its index (a restarted worker gets its predecessor's). */
+    private readonly envFor: (index: number) => NodeJS.ProcessEnv,
     readonly size: number,
     /** Every worker's output, appended: what to read when a run goes wrong. */
     logFile?: string,
@@ -35,7 +39,7 @@ export class WorkerPool {
   }
 
   private spawn(index: number): WorkerProcess {
-    const worker = runCli(["worker"], this.env);
+    const worker = runCli(["worker"], this.envFor(index));
     if (this.log) {
       worker.child.stdout!.on("data", (chunk: Buffer) => this.log!.write(chunk.toString("utf8").replace(/^/gm, `[${index}] `).replace(/\[\d+\] $/, "")));
       worker.child.stderr!.on("data", (chunk: Buffer) => this.log!.write(`[${index} stderr] ${chunk.toString("utf8")}`));
@@ -49,11 +53,50 @@ export class WorkerPool {
     return worker;
   }
 
+  /** Workers paused right now. */
+  get pausedCount(): number {
+    return this.paused.size;
+  }
+
+  /**
+   * Stops worker `index` (SIGSTOP: a long GC pause, a starved CPU) for `ms`, then lets it go on
+   * (SIGCONT). Synchronous up to the stop, so that a pause can land on the moment that asked for it;
+   * `resumed` resolves when it runs again. A worker already paused, or gone, is left alone (`started` false).
+   */
+  pause(index: number, ms: number): { started: boolean; resumed: Promise<void> } {
+    const worker = this.processes[index];
+    if (!worker || this.paused.has(index) || this.stopping || worker.child.exitCode !== null) return { started: false, resumed: Promise.resolve() };
+    worker.child.kill("SIGSTOP");
+    this.pauses += 1;
+    this.note(index, `SIGSTOP for ${Math.round(ms)} ms`);
+    let resumed!: () => void;
+    const done = new Promise<void>((resolve) => (resumed = resolve));
+    this.paused.set(index, { worker, resumed, timer: setTimeout(() => this.resume(index), ms) });
+    return { started: true, resumed: done };
+  }
+
+  private resume(index: number): void {
+    const pause = this.paused.get(index);
+    if (!pause) return;
+    clearTimeout(pause.timer);
+    this.paused.delete(index);
+    pause.worker.child.kill("SIGCONT");
+    this.note(index, "SIGCONT");
+    pause.resumed();
+  }
+
+  /** A line in the workers' log about what the run did to worker `index`. */
+  private note(index: number, what: string): void {
+    this.log?.write(`[${index} chaos] ${new Date().toISOString()} ${what}\n`);
+  }
+
   /** kill -9 worker `index` and start a new one in its place. */
   async kill(index: number): Promise<void> {
     const worker = this.processes[index]!;
     this.expectedExits.add(worker);
     worker.child.kill("SIGKILL");
+    this.note(index, "SIGKILL");
+    this.resume(index);
     await worker.exited;
     this.kills += 1;
     this.processes[index] = this.spawn(index);
@@ -63,7 +106,9 @@ export class WorkerPool {
   async terminate(index: number): Promise<Termination> {
     const worker = this.processes[index]!;
     this.expectedExits.add(worker);
+    this.resume(index);
     const started = Date.now();
+    this.note(index, "SIGTERM");
     worker.child.kill("SIGTERM");
     const { code, at } = await worker.exited;
     const termination = { code, tookMs: at - started };
@@ -74,6 +119,7 @@ export class WorkerPool {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const index of [...this.paused.keys()]) this.resume(index);
     await Promise.all(
       this.processes.map(async (worker) => {
         const timer = setTimeout(() => worker.child.kill("SIGKILL"), 20_000);

@@ -110,6 +110,18 @@ describe("consumer against SQS and the fake Solapi", function () {
     expect(await receiveAll(sqs.client, queues.queueUrl)).to.have.length(0);
   });
 
+  it("deletes a poison message from the job queue once copied: it does not come back after its visibility timeout", async () => {
+    await sendBody(sqs.client, queues.queueUrl, "poison, not json");
+    // A short visibility timeout: an original left undeleted would be received again within the test.
+    worker = await startTestWorker(fake, sqs, queues, { MESSAGING_VISIBILITY_TIMEOUT: "2" });
+    await worker.waitForReports(1, (report) => report.action.action === "dead-letter");
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect(worker.reports.map((report) => report.action.action)).to.deep.equal(["dead-letter"]);
+    await worker.stop();
+    expect(await receiveAll(sqs.client, queues.queueUrl, 0)).to.have.length(0);
+    expect((await receiveAll(sqs.client, queues.deadLetterQueueUrl, 0)).map((message) => message.Body)).to.deep.equal(["poison, not json"]);
+  });
+
   it("retries a transient failure with back-off and moves it to the DLQ after 3 receives, with the reason", async () => {
     fake.always({ kind: "status", status: 503 });
     await sendBody(sqs.client, queues.queueUrl, job("flaky"));

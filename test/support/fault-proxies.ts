@@ -1,6 +1,9 @@
 /**
  * Proxies that put faults between the worker and its services, for the chaos suite.
- * - TcpFaultProxy: any TCP service (MySQL): refuse connections for a while, reset them all or some.
+ * - TcpFaultProxy: any TCP service (MySQL): refuse connections for a while, reset them all or some;
+ *   `watch` sees what clients send, so that a fault can be timed to a moment of their own traffic.
+ * - TcpFaultProxyGroup: one proxy per worker to the same service (the traffic then tells which
+ *   worker it came from), faulted together.
  * - SqsFaultProxy: SQS's JSON protocol over HTTP: throttle, fail, drop or refuse by action, and fail
  *   the entries of a DeleteMessageBatch.
  */
@@ -12,6 +15,8 @@ export class TcpFaultProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   down = false;
   port = 0;
+  /** Sees every chunk a client sends, after it is passed on; `connection` tells the clients apart. */
+  watch?: (chunk: Buffer, connection: Socket) => void;
 
   constructor(
     private readonly targetHost: string,
@@ -34,6 +39,7 @@ export class TcpFaultProxy {
       upstream.on("error", close).on("close", close);
       client.pipe(upstream);
       upstream.pipe(client);
+      client.on("data", (chunk: Buffer) => this.watch?.(chunk, client));
     });
   }
 
@@ -59,6 +65,27 @@ export class TcpFaultProxy {
   async close(): Promise<void> {
     this.reset(1);
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export class TcpFaultProxyGroup {
+  constructor(readonly proxies: readonly TcpFaultProxy[]) {}
+
+  get down(): boolean {
+    return this.proxies.some((proxy) => proxy.down);
+  }
+
+  set down(down: boolean) {
+    for (const proxy of this.proxies) proxy.down = down;
+  }
+
+  /** Resets a fraction of every proxy's open connections: returns how many. */
+  reset(fraction = 1): number {
+    return this.proxies.reduce((count, proxy) => count + proxy.reset(fraction), 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.proxies.map((proxy) => proxy.close()));
   }
 }
 

@@ -30,6 +30,15 @@ describe("Solapi message building", () => {
       expect(textChannel("똠방각하")).to.equal("lms");
       expect(textChannel("가격 €5 · ①")).to.equal("sms");
     });
+
+    it("sends a syllable that only CP949 has (lead byte in KS X 1001's range, trail byte below it) as LMS", () => {
+      // 좥 is A1 41 and 힣 is C6 52 in CP949: the lead byte alone would pass them for KS X 1001.
+      expect(measureText("좥")).to.deep.equal({ bytes: 2, smsCompatible: false });
+      expect(textChannel("수업 좥")).to.equal("lms");
+      expect(textChannel("힣")).to.equal("lms");
+      expect(buildTextMessage({ jobKey: "cp949", to: "01012345678", from: "0212345678", text: "좥 안내" }).message.type).to.equal("LMS");
+      expect(lmsSubject("좥 안내")).to.equal("안내");
+    });
   });
 
   it("derives an LMS subject from the first line, cut at 40 bytes on a character boundary", () => {
