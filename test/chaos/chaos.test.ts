@@ -267,7 +267,10 @@ describe(`chaos (${LONG ? "long" : "short"} form)`, function () {
       // The mutated jobs join the planned ones, on a tenant of this run.
       for (const job of mutated) {
         job.body.tenant_id = typeof job.body.tenant_id === "number" && job.body.tenant_id === 1 ? run.tenants[0]!.id : job.body.tenant_id;
-        job.tenantId = run.tenants[0]!.id;
+        // A tenant_id mutated into another whole number (or a string of one, which the worker accepts) is that tenant's job.
+        const written = job.body.tenant_id;
+        const whole = typeof written === "string" && /^\s*\d+\s*$/.test(written) ? Number(written) : written;
+        job.tenantId = typeof whole === "number" && Number.isInteger(whole) && whole > 0 ? whole : run.tenants[0]!.id;
       }
       run.jobs.push(...mutated);
       await run.enqueueExtra(mutated.map((job) => JSON.stringify(job.body)));
