@@ -36,6 +36,11 @@ export interface ChaosOptions {
   seed?: number;
   /** Each job is enqueued this many times under its one key, the copies spread through the queue (a producer retrying). */
   copies?: number;
+  /**
+   * Delivery checks on (MESSAGING_DELIVERY_CHECK_SECONDS in `env`): the run settles only once every
+   * sent message has its final result, and the reconciliation checks each against Solapi's.
+   */
+  deliveryResults?: boolean;
   /** Tenants and jobs of the scenario's own; default: four tenants and `jobs` mixed jobs (jobs.ts). */
   plan?: (db: Db, name: string, tenantBase: number, random: () => number) => Promise<ChaosPlan>;
 }
@@ -54,6 +59,8 @@ export interface ChaosReport extends Tally {
   faults: Record<string, number>;
   /** Jobs whose claim was taken over (attempts > 1): work a kill or a failure interrupted. */
   takenOver: number;
+  /** Solapi list requests (look-ups and delivery checks) over the run. */
+  listRequests: number;
   /** Why the UNKNOWN and dead-lettered jobs ended there, by reason. */
   reasons: Record<string, number>;
   seconds: number;
@@ -182,7 +189,7 @@ export class ChaosRun {
 
   private async rows(): Promise<Map<string, LogRow>> {
     const [rows] = await this.database.db.query<RowDataPacket[]>(
-      "SELECT idempotency_key, tenant_id, status, channel, message_id, amount_charged, send_started_at FROM message_log",
+      "SELECT idempotency_key, tenant_id, status, channel, message_id, amount_charged, send_started_at, delivery_status, delivery_code FROM message_log",
     );
     return new Map(
       rows.map((row) => {
@@ -198,19 +205,29 @@ export class ChaosRun {
     return QUEUE_COUNTS.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
   }
 
+  /** Sent messages still waiting for their final result (delivery checks on). */
+  async resultsPending(): Promise<number> {
+    if (!this.options.deliveryResults) return 0;
+    const [rows] = await this.database.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM message_log WHERE status = 'SENT' AND delivery_status IS NULL");
+    return Number(rows[0]!.n);
+  }
+
   /**
    * Settled: the job queue and the DLQ are empty (every copy deleted or dead-lettered, and the DLQ
-   * read), twice in a row. Nothing is left that could change a ledger; a job without a final state
-   * then is lost. A run that does not settle in time is reconciled anyway, with the reason.
+   * read), and with delivery checks every sent message has its result, twice in a row. Nothing is
+   * left that could change a ledger; a job without a final state then is lost. A run that does not
+   * settle in time is reconciled anyway, with the reason.
    */
   async waitUntilSettled(timeoutMs = scale(90_000, 240_000)): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let emptyChecks = 0;
     while (emptyChecks < 2) {
       const left = await this.left(this.queues.queueUrl);
-      emptyChecks = left === 0 && (await this.left(this.queues.deadLetterQueueUrl)) === 0 ? emptyChecks + 1 : 0;
+      const settled = left === 0 && (await this.left(this.queues.deadLetterQueueUrl)) === 0 && (await this.resultsPending()) === 0;
+      emptyChecks = settled ? emptyChecks + 1 : 0;
       if (Date.now() > deadline) {
-        this.unsettled = `did not settle in ${timeoutMs / 1000} s: ${left} messages still in the job queue`;
+        const pending = await this.resultsPending();
+        this.unsettled = `did not settle in ${timeoutMs / 1000} s: ${left} messages still in the job queue${pending ? `, ${pending} sent messages without their result` : ""}`;
         return;
       }
       await new Promise((done) => setTimeout(done, 250));
@@ -235,6 +252,7 @@ export class ChaosRun {
       balances: new Map(balanceRows.map((row) => [Number(row.id), String(row.credit_balance)])),
       defaults: this.defaults,
       unsettled: this.unsettled,
+      finalCodes: this.options.deliveryResults ? new Map(this.fake.accepted.map((message) => [message.messageId, this.fake.report(message).statusCode])) : undefined,
     });
     for (const [fault, times] of Object.entries(this.sqsProxy.injected)) this.count(`sqs ${fault}`, times);
     const [takenOver] = await this.database.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM message_log WHERE attempts > 1");
@@ -257,6 +275,7 @@ export class ChaosRun {
       crashes: this.workers.crashes,
       faults: this.faults,
       takenOver: Number(takenOver[0]!.n),
+      listRequests: this.fake.requests.filter((request) => request.path.startsWith("/messages/v4/list")).length,
       reasons,
       seconds: Math.round((Date.now() - this.started) / 1000),
       ...tally,

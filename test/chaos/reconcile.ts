@@ -21,6 +21,8 @@ export interface LogRow {
   message_id: string | null;
   amount_charged: string;
   send_started_at: Date | null;
+  delivery_status: string | null;
+  delivery_code: string | null;
 }
 
 export interface DeadLetter {
@@ -53,6 +55,9 @@ export interface Tally {
   stray: number;
   wronglyCharged: number;
   sentToCancelled: number;
+  /** Sent messages whose final result was looked up: delivered, and undelivered (refunded). */
+  delivered: number;
+  undelivered: number;
   violations: string[];
 }
 
@@ -69,6 +74,11 @@ export interface Ledgers {
   defaults: { sender: string; pfId: string };
   /** Why the run did not settle, when it did not. */
   unsettled?: string;
+  /**
+   * With delivery checks on: each accepted message's final code, by message id. Every SENT row must
+   * then hold it — DELIVERED (4000) charged its price, or UNDELIVERED refunded to nothing.
+   */
+  finalCodes?: Map<string, string>;
 }
 
 export const jobId = (tenantId: number, key: string) => `${tenantId}/${key}`;
@@ -140,6 +150,8 @@ export function reconcile(ledgers: Ledgers): Tally {
     stray: 0,
     wronglyCharged: 0,
     sentToCancelled: 0,
+    delivered: 0,
+    undelivered: 0,
     violations: [],
   };
   const violation = (text: string) => tally.violations.push(text);
@@ -185,7 +197,18 @@ export function reconcile(ledgers: Ledgers): Tally {
           if (message.messageId !== row.message_id) violation(`${id}: recorded message_id ${row.message_id} was never accepted for it`);
           const channel = CHANNEL_OF_TYPE[message.type ?? "SMS"] ?? "sms";
           if (row.channel !== channel) violation(`${id}: recorded as ${row.channel} but Solapi accepted ${channel}`);
-          if (tenant) chargedWrongly(cents(tenant.prices[channel]), `${channel} accepted`);
+          const final = ledgers.finalCodes?.get(message.messageId);
+          if (final === undefined) {
+            if (tenant) chargedWrongly(cents(tenant.prices[channel]), `${channel} accepted`);
+          } else {
+            const expected = final === "4000" ? "DELIVERED" : "UNDELIVERED";
+            if (row.delivery_status !== expected || row.delivery_code !== final) {
+              violation(`${id}: delivery ${row.delivery_status ?? "NULL"} ${row.delivery_code ?? ""} recorded, Solapi's final result ${expected} ${final}`);
+            }
+            if (expected === "DELIVERED") tally.delivered += 1;
+            else tally.undelivered += 1;
+            if (tenant) chargedWrongly(expected === "DELIVERED" ? cents(tenant.prices[channel]) : 0, `${channel} accepted, ${expected.toLowerCase()}`);
+          }
           if (valid && tenant) checkRoute(id, message, valid, tenant, ledgers.defaults, violation);
         }
         if (job.cancelled) {

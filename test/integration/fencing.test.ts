@@ -105,6 +105,26 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     expect(await row(database.db, tenant, "stalled")).to.include({ status: "SENT", amount_charged: "10.00" });
   });
 
+  it("a worker whose claim was taken over while it stalled cannot pass the fence", async () => {
+    const tenant = nextTenant();
+    await seedTenant(database.db, { id: tenant, credit: "100.00" });
+    const w1 = worker();
+    const first = received(tenant, "taken-over");
+    await w1.admit([first]);
+    stall(1_000);
+    // W2 takes the claim over with the job's other copy, and holds it (its lease is live).
+    const w2 = worker();
+    const copy = received(tenant, "taken-over");
+    expect((await w2.admit([copy])).get(copy.id)).to.deep.include({ admitted: true });
+    const late = await w1.charge([{ item: first, channel: "sms" }]);
+    expect(late.refusals.get(first.id)).to.deep.include({ kind: "retry", reason: "another worker took this job's claim" });
+    expect(late.startBy).to.equal(undefined);
+    expect(await balanceOf(database.db, tenant), "W1 charged nothing").to.equal("100.00");
+    const charged = await w2.charge([{ item: copy, channel: "sms" }]);
+    expect(charged.refusals.size).to.equal(0);
+    expect(await balanceOf(database.db, tenant)).to.equal("90.00");
+  });
+
   it("a worker that stalls after the fence sends nothing: its request would leave after its window", async () => {
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "100.00" });
