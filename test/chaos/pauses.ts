@@ -19,6 +19,7 @@ const SEND_MARK = /send_started_at\s*=\s*NOW\(/;
 /** MySQL's COM_QUERY command byte, after the 4-byte packet header. */
 const COM_QUERY = 0x03;
 const HOW_LONG_A_MOMENT_IS_AWAITED_MS = 3_000;
+const MOMENT_ATTEMPTS = 3;
 
 /** Calls `seen` when a client of `proxy` claims jobs, or commits a transaction that marked sends started. */
 function watchMoments(proxy: TcpFaultProxy, seen: (moment: Moment) => void): void {
@@ -95,7 +96,12 @@ export async function pauseWorkers(run: ChaosRun, target: number, visibilityMs: 
       if (run.workers.pauses >= target) return;
       const { moment, times } = SCHEDULE[turn % SCHEDULE.length]!;
       const ms = visibilityMs * (times[0] + (times[1] - times[0]) * run.random());
-      const atMoment = moment ? await pauseAt(index, moment, ms) : undefined;
+      // A moment that does not come within the wait is awaited again a few times: while the queue still
+      // has work it comes, and the pauses that matter most are not spent at random moments.
+      let atMoment: { resumed: Promise<void> } | undefined;
+      for (let attempt = 0; moment && !atMoment && attempt < MOMENT_ATTEMPTS && run.workers.pauses < target; attempt += 1) {
+        atMoment = await pauseAt(index, moment, ms);
+      }
       if (atMoment) {
         run.count(`pause just after a ${moment}${ms >= visibilityMs ? ", longer than the visibility timeout" : ""}`);
         await atMoment.resumed;
