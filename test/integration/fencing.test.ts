@@ -184,6 +184,28 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     expect(await balanceOf(database.db, tenant)).to.equal("90.00");
   });
 
+  it("while one job of a group waits for an old send to settle, its siblings' claims are kept alive and they go", async () => {
+    const tenant = nextTenant();
+    await seedTenant(database.db, { id: tenant, credit: "100.00" });
+    fake.next({ kind: "accept-then-hang" });
+    const w1 = mysqlLedger({ db: createDatabase(database.url, { connectionLimit: 4 }), solapi, defaults: { sender: "0212345678" }, log: capturingLogger().log, leaseMs: 600, window, hashRecipient });
+    void deliver({ ...w1, finish: () => new Promise(() => undefined) }, received(tenant, "settling")).catch(() => undefined);
+    while (fake.acceptedFor("settling").length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await w1.close();
+    await new Promise((resolve) => setTimeout(resolve, window.fenceLeaseMs));
+
+    // A receive holding that job's copy and a new job, each with a lease far shorter than the settle wait.
+    const results = await deliverGroup(
+      [received(tenant, "settling", { receiveCount: 2 }), received(tenant, "sibling")],
+      { solapi, ledger: worker(database.db, 600), retry, log: capturingLogger().log },
+      new AbortController().signal,
+    );
+    expect(results.get(jobIdentity(tenant, "sibling"))!.outcome).to.deep.include({ kind: "sent" });
+    expect(results.get(jobIdentity(tenant, "settling"))!.outcome).to.deep.include({ kind: "sent", recovered: true });
+    expect(fake.acceptedFor("settling")).to.have.length(1);
+    expect(await balanceOf(database.db, tenant)).to.equal("80.00");
+  });
+
   it("a take-over acts only on the row exactly as it read it", async () => {
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "100.00" });

@@ -90,8 +90,18 @@ async function claimExisting(db: Db, item: ReceivedJob, owner: string, hashRecip
   }
 }
 
-/** Claims every job of a group: owner tokens are unique per claim, so a row holding ours is ours. */
-export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor: () => string, hashRecipient: RecipientHasher): Promise<Map<string, Claim>> {
+/**
+ * Claims every job of a group: owner tokens are unique per claim, so a row holding ours is ours.
+ * `held` hears of each claim as soon as it is made — the new ones at once, a take-over when it
+ * happens — so that its lease is kept while a sibling waits for an old send to settle.
+ */
+export async function claimGroup(
+  db: Db,
+  items: readonly ReceivedJob[],
+  ownerFor: () => string,
+  hashRecipient: RecipientHasher,
+  held: (item: ReceivedJob, claim: Extract<Claim, { claimed: true }>) => void = () => undefined,
+): Promise<Map<string, Claim>> {
   const owners = new Map(items.map((item) => [item.id, ownerFor()]));
   await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.id)!, hashRecipient)));
   const holders = new Map(
@@ -102,10 +112,9 @@ export async function claimGroup(db: Db, items: readonly ReceivedJob[], ownerFor
     items.map(async (item) => {
       const owner = owners.get(item.id)!;
       const holder = holders.get(item.id);
-      claims.set(
-        item.id,
-        holder?.owner === owner ? { claimed: true, rowId: holder.rowId, owner, uncertain: false } : await claimExisting(db, item, owner, hashRecipient),
-      );
+      const claim: Claim = holder?.owner === owner ? { claimed: true, rowId: holder.rowId, owner, uncertain: false } : await claimExisting(db, item, owner, hashRecipient);
+      if (claim.claimed) held(item, claim);
+      claims.set(item.id, claim);
     }),
   );
   return claims;

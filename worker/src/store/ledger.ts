@@ -93,14 +93,15 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>> {
     const admissions = new Map<string, Admission>();
     const turnAway = (item: ReceivedJob, outcome: JobOutcome) => admissions.set(item.id, { admitted: false, outcome });
-    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`, options.hashRecipient);
+    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`, options.hashRecipient, (item, claim) => {
+      held.set(item.id, { rowId: claim.rowId, owner: claim.owner, item, prices: NO_PRICES });
+      leases.hold(claim.rowId, claim.owner, Date.now() + item.leaseMs);
+    });
     const claimed: ReceivedJob[] = [];
     await Promise.all(
       items.map(async (item) => {
         const claim = claims.get(item.id)!;
         if (!claim.claimed) return turnAway(item, claim.outcome);
-        held.set(item.id, { rowId: claim.rowId, owner: claim.owner, item, prices: NO_PRICES });
-        leases.hold(claim.rowId, claim.owner, Date.now() + item.leaseMs);
         if (claim.uncertain) {
           // A send began under the row and settled without its answer written: ask Solapi.
           const earlier = await askSolapi(solapi, item);
