@@ -13,7 +13,8 @@ import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiReq
 import { carriesJob, type Channel, type MessageOwner, type SolapiMessage } from "./messages";
 import { createMockSolapiHandler } from "./mock";
 import { redactMockRequest } from "./mock-redaction";
-import { routeSolapiRequests, sendingBy } from "./transport";
+import { SendWindows } from "./send-windows";
+import { routeSolapiRequests } from "./transport";
 
 export interface OutgoingMessage extends MessageOwner {
   /** The job's identity in this process (tenant and key): results come back under it. */
@@ -138,10 +139,12 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
   const show = config.mockShowText === false ? (title: string, prettyJson: string) => print(title, redactMockRequest(prettyJson)) : print;
   // In mock mode a per-gateway key keeps two mock gateways in one process from sharing a route.
   const apiKey = config.mode === "mock" ? `${config.apiKey}-${randomUUID()}` : config.apiKey;
+  const windows = new SendWindows();
   const unroute = routeSolapiRequests(apiKey, {
     baseUrl: config.baseUrl,
     timeoutMs: config.timeoutMs,
     handler: config.mode === "mock" ? createMockSolapiHandler({ show }) : undefined,
+    startBy: (body) => windows.startByFor(body),
   });
   const sdk = new SolapiMessageService(apiKey, config.apiSecret);
 
@@ -178,9 +181,10 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
   return {
     mode: config.mode,
 
-    send(messages, options = {}) {
-      if (messages.length === 0) return Promise.resolve(new Map());
-      return sendingBy(options.startBy, async () => {
+    async send(messages, options = {}) {
+      if (messages.length === 0) return new Map();
+      const close = windows.open(messages, options.startBy);
+      try {
         const results = await sendRequest(messages);
         const first = results.values().next().value;
         const rejectedWhole = first?.status === "failed" && first.error.kind === "permanent" && !first.error.ambiguous;
@@ -188,7 +192,9 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
         // Nothing of a rejected request was taken: send each alone so one bad message cannot fail its neighbours.
         const alone = await Promise.all(messages.map((message) => sendRequest([message])));
         return new Map(alone.flatMap((result) => [...result]));
-      });
+      } finally {
+        close();
+      }
     },
 
     async findSent({ to, jobKey, tenantId, since }) {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import { TRANSPORT_ERROR_PREFIX, type TransportPhase } from "./errors";
 
@@ -28,22 +27,16 @@ export type SolapiHandler = (request: SolapiHttpRequest) => Promise<Response>;
 export interface SolapiRoute {
   baseUrl: string;
   timeoutMs: number;
+  /**
+   * The latest moment (performance.now()) the request with this body may leave
+   * (pipeline/send-window.ts); undefined when no send window holds it.
+   */
+  startBy?: (body: string) => number | undefined;
   /** Answers in-process instead of calling `baseUrl` (mock mode). */
   handler?: SolapiHandler;
 }
 
 const routes = new Map<string, SolapiRoute>();
-/** The latest moment (performance.now()) a request made in this context may leave (pipeline/send-window.ts). */
-const sendDeadline = new AsyncLocalStorage<number>();
-
-/**
- * Runs `work` so that every Solapi request it makes leaves by `startBy` (performance.now() time) or
- * not at all. The check runs in the transport, right before the request is handed to the network:
- * after the SDK's own asynchronous preparation, so a pause anywhere before it is caught.
- */
-export function sendingBy<T>(startBy: number | undefined, work: () => Promise<T>): Promise<T> {
-  return startBy === undefined ? work() : sendDeadline.run(startBy, work);
-}
 let networkFetch: typeof fetch | undefined;
 
 class SolapiTransportError extends Error {
@@ -113,7 +106,9 @@ async function routingFetch(input: string | URL | Request, init?: RequestInit): 
     const body = typeof init?.body === "string" ? init.body : undefined;
     return route.handler({ method: init?.method ?? "GET", path, body });
   }
-  const startBy = sendDeadline.getStore();
+  // Checked here, right before the request is handed to the network, after the SDK's own
+  // asynchronous preparation: a pause anywhere before this point is caught.
+  const startBy = typeof init?.body === "string" ? route.startBy?.(init.body) : undefined;
   if (startBy !== undefined && performance.now() > startBy) {
     throw new SolapiTransportError("late", `the send window closed ${Math.round(performance.now() - startBy)} ms before the request could leave (the process was paused or starved)`);
   }
