@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { z } from "zod";
+import { flag, httpUrl, integer, oneOf, optionalText } from "./config-fields";
 import { DatabaseUrlError, parseDatabaseUrl } from "./store/database-url";
 
 /** Exit code for a configuration the worker refuses to start with (CONTRACT §3). */
@@ -88,67 +89,6 @@ export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
   return ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"].some(
     (name) => Boolean(env[name]?.trim()),
   );
-}
-
-const optionalText = z
-  .string()
-  .transform((value) => value.trim())
-  .optional()
-  .transform((value) => (value ? value : undefined));
-
-function integer(min: number, max: number, fallback: number) {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === "") return fallback;
-      const value = Number(raw.trim());
-      if (!Number.isInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: "custom", message: `${message} (got "${raw}")` });
-        return z.NEVER;
-      }
-      return value;
-    });
-}
-
-function flag(fallback: boolean) {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === "") return fallback;
-      const value = raw.trim().toLowerCase();
-      if (["true", "1", "yes", "on"].includes(value)) return true;
-      if (["false", "0", "no", "off"].includes(value)) return false;
-      ctx.addIssue({ code: "custom", message: `must be true or false (got "${raw}")` });
-      return z.NEVER;
-    });
-}
-
-function httpUrl(options: { secret?: boolean } = {}) {
-  return optionalText.superRefine((value, ctx) => {
-    if (value === undefined) return;
-    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-      ctx.addIssue({
-        code: "custom",
-        message: options.secret ? "must be an http(s) URL" : `must be an http(s) URL (got "${value}")`,
-      });
-    }
-  });
-}
-
-function oneOf<const T extends readonly string[]>(values: T, fallback: T[number]) {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx): T[number] => {
-      if (raw === undefined || raw.trim() === "") return fallback;
-      const value = raw.trim().toLowerCase();
-      if ((values as readonly string[]).includes(value)) return value as T[number];
-      ctx.addIssue({ code: "custom", message: `must be one of ${values.join(", ")} (got "${raw}")` });
-      return z.NEVER;
-    });
 }
 
 const databaseUrl = optionalText.superRefine((value, ctx) => {
@@ -252,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Live mode never serves a queue of its own: a worker that sends for real polls a real queue.
   const local = mock && !e.AWS_ENDPOINT_URL_SQS && !e.MESSAGING_SQS_QUEUE_URL && !hasAwsCredentials(env);
   const waitSet = Boolean(env.MESSAGING_SQS_WAIT_SECONDS?.trim());
+  const recipientKey = e.DATABASE_URL ? recipientHashKey(e) : {};
 
   return {
     solapi: {
@@ -283,11 +224,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxSeconds: Math.max(e.MESSAGING_RETRY_MAX_SECONDS, e.MESSAGING_RETRY_BASE_SECONDS),
     },
     databaseUrl: e.DATABASE_URL,
-    ...(e.DATABASE_URL ? recipientHashKey(e) : {}),
+    ...recipientKey,
     delivery: { checkSeconds: e.MESSAGING_DELIVERY_CHECK_SECONDS },
     metrics: e.MESSAGING_METRICS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
-    secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", recipientHashKey(e).recipientHashSecret ?? ""].filter(
+    secrets: [apiSecret, mock ? "" : apiKey, databasePassword, e.DATABASE_URL ?? "", recipientKey.recipientHashSecret ?? ""].filter(
       (value) => value.length >= 4,
     ),
   };

@@ -1,12 +1,13 @@
 import { EventEmitter } from "node:events";
-import { JobValidationError, parseJobBody, type Job } from "../job";
+import type { Job } from "../job";
 import { type Logger, maskRecipient } from "../log";
 import { type AckAction, ackActionFor, type JobOutcome, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
-import { jobIdentity, type Ledger, type ReceivedJob } from "../pipeline/ledger";
+import type { Ledger, ReceivedJob } from "../pipeline/ledger";
 import { deliverGroup, type Finished } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
-import { Acknowledger, JOB_KEY_ATTRIBUTE } from "./acks";
+import { Acknowledger } from "./acks";
+import { type Entry, readEntry } from "./entry";
 import { partitionKeepAlives } from "./keep-alive";
 import { Poller } from "./poller";
 import { Slots } from "./slots";
@@ -46,49 +47,6 @@ export interface ConsumerStats {
   retried: number;
   deadLettered: number;
   released: number;
-}
-
-interface Entry {
-  message: ReceivedMessage;
-  key: string;
-  /** The job's identity in this process: its key within its tenant. */
-  id: string;
-  tenantId?: number;
-  job?: Job;
-  poisonReason?: string;
-  /** This entry holds its key in keysInFlight (it is not a concurrent copy). */
-  ownsKey?: boolean;
-}
-
-/**
- * A job's key: the producer's business key; else the key a DLQ copy carries (a redriven job is the
- * same job, CONTRACT §5); else the SQS MessageId.
- */
-function keyOf(message: ReceivedMessage, businessKey: string | undefined): string {
-  return businessKey ?? message.attributes[JOB_KEY_ATTRIBUTE]?.StringValue ?? message.messageId;
-}
-
-function readEntry(message: ReceivedMessage): Entry {
-  try {
-    const job = parseJobBody(message.body);
-    const key = keyOf(message, job.businessIdempotencyKey);
-    return { message, job, key, id: jobIdentity(job.tenantId, key), tenantId: job.tenantId };
-  } catch (error) {
-    const reason = error instanceof JobValidationError ? error.message : `invalid job: ${String(error)}`;
-    const tenantId = tenantIdOf(message.body);
-    const key = keyOf(message, undefined);
-    return { message, key, id: jobIdentity(tenantId, key), tenantId, poisonReason: reason };
-  }
-}
-
-/** The tenant of a message that is not a valid job, when it can be read, for the log line. */
-function tenantIdOf(body: string): number | undefined {
-  try {
-    const value = (JSON.parse(body) as { tenant_id?: unknown }).tenant_id;
-    return typeof value === "number" ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const LOG_LEVEL: Record<JobOutcome["kind"], "info" | "warn" | "error"> = {

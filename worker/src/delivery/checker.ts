@@ -29,6 +29,8 @@ export interface DeliveryCheckerOptions {
 }
 
 const DEFAULT_BATCH = 100;
+/** The longest pause between rounds while they keep failing. */
+const LONGEST_PAUSE_MS = 60_000;
 
 function ownerToken(role: string): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:${role}`;
@@ -43,7 +45,6 @@ export async function checkNow(deps: RoundDeps, ids: readonly number[], leaseMs:
   await leaseChecksOf(deps.db, ids, owner, leaseMs);
   return (await checkLeased(deps, owner))!;
 }
-const LONGEST_PAUSE_MS = 60_000;
 
 /** A round is one list request (rarely a few): its lease outlasts several Solapi deadlines. */
 export function checkLeaseMs(solapiTimeoutMs: number): number {

@@ -2,6 +2,7 @@
  * The delivery check's decisions, as pure functions: what Solapi's list entry says about a message,
  * when to look again, and what the academy pays for it. checker.ts does the work these decide.
  */
+import { fromCents, toCents } from "../money";
 import type { Channel } from "../solapi/messages";
 import { DELIVERED_CODE, describeStatusCode, PENDING_CODES } from "./codes";
 
@@ -93,8 +94,6 @@ export interface Settlement {
   deltaCents: number;
 }
 
-export const toCents = (amount: string): number => Math.round(Number(amount) * 100);
-export const fromCents = (cents: number): string => (cents / 100).toFixed(2);
 
 /**
  * UNDELIVERED: the whole charge goes back. DELIVERED: the academy pays for what reached the phone —

@@ -19,9 +19,10 @@ import {
   scheduleNextChecks,
 } from "../store/deliveries";
 import { type Connection, type Db, inTransaction } from "../store/pool";
-import { creditBack, debitCredits } from "../store/tenants";
+import { byTenantInLockOrder, creditBack, debitCredits } from "../store/tenants";
 import { describeStatusCode } from "./codes";
-import { type CheckPolicy, fromCents, nextCheckDelayMs, readReport, type Report, settle, type Verdict } from "./decide";
+import { fromCents } from "../money";
+import { type CheckPolicy, nextCheckDelayMs, readReport, type Report, settle, type Verdict } from "./decide";
 
 export interface RoundDeps {
   db: Db;
@@ -124,10 +125,9 @@ function conclude(row: LeasedCheck, held: HeldCheck, findings: Findings, policy:
   return { id: row.id, status: verdict.status, code: verdict.code, channel: verdict.channel, charge, note, row, charged: held.amountCharged, deltaCents };
 }
 
-/** Per tenant, in id order (the order every writer locks tenants in): refunds, then conditional debits. */
+/** Per tenant, in lock order: refunds, then conditional debits. */
 async function settleCharges(connection: Connection, finals: readonly Final[]): Promise<void> {
-  const byTenant = groupBy(finals, (final) => final.row.tenantId);
-  for (const [tenantId, tenantFinals] of [...byTenant].sort((a, b) => a[0] - b[0])) {
+  for (const [tenantId, tenantFinals] of byTenantInLockOrder(finals, (final) => final.row.tenantId)) {
     const refund = tenantFinals.reduce((sum, final) => sum + Math.max(0, -final.deltaCents), 0);
     if (refund > 0) await creditBack(connection, tenantId, fromCents(refund));
     for (const final of tenantFinals) {

@@ -18,11 +18,11 @@ function ownRoutes(tenant: Tenant, defaults: SendDefaults, senders: readonly str
 }
 
 /** The tenants whose jobs name a sender or channel beyond their row and the defaults: only their allow-lists are read. */
-function needAllowLists(items: readonly ReceivedJob[], tenants: Map<number, Tenant>, defaults: SendDefaults): number[] {
+function needAllowLists(items: readonly ReceivedJob[], routes: Map<number, OwnRoutes>): number[] {
   const ids = new Set<number>();
   for (const item of items) {
-    const tenant = tenants.get(item.job.tenantId);
-    if (tenant && foreignRoute(item.job, ownRoutes(tenant, defaults))) ids.add(tenant.id);
+    const own = routes.get(item.job.tenantId);
+    if (own && foreignRoute(item.job, own)) ids.add(item.job.tenantId);
   }
   return [...ids];
 }
@@ -35,8 +35,10 @@ export interface TenantAdmission {
 
 export async function admitToTenants(db: Db, items: readonly ReceivedJob[], defaults: SendDefaults): Promise<TenantAdmission> {
   const tenants = await findTenants(db, [...new Set(items.map((item) => item.job.tenantId))]);
-  const listed = needAllowLists(items, tenants, defaults);
+  const routes = new Map([...tenants.values()].map((tenant) => [tenant.id, ownRoutes(tenant, defaults)]));
+  const listed = needAllowLists(items, routes);
   const [senders, channels] = await Promise.all([findTenantSenders(db, listed), findTenantKakaoChannels(db, listed)]);
+  for (const id of listed) routes.set(id, ownRoutes(tenants.get(id)!, defaults, senders.get(id), channels.get(id)));
   const reservationIds = items.flatMap((item) => (item.job.reservationId === undefined ? [] : [item.job.reservationId]));
   const reservations = await findReservations(db, [...new Set(reservationIds)]);
 
@@ -49,7 +51,7 @@ export async function admitToTenants(db: Db, items: readonly ReceivedJob[], defa
       turnAway(item, { kind: "failed", reason: `tenant ${job.tenantId} does not exist` });
       continue;
     }
-    const foreign = foreignRoute(job, ownRoutes(tenant, defaults, senders.get(tenant.id), channels.get(tenant.id)));
+    const foreign = foreignRoute(job, routes.get(tenant.id)!);
     if (!tenant.messagingEnabled) turnAway(item, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `messaging is disabled for tenant ${tenant.id}` });
     else if (foreign) turnAway(item, { kind: "failed", reason: foreign });
     else if (job.reservationId !== undefined && isCancelled(reservations, tenant.id, job.reservationId)) {

@@ -10,9 +10,9 @@ import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type { TextPrices } from "../delivery/decide";
 import type { Channel } from "../solapi/messages";
 import type { Connection, Db } from "./pool";
+import { caseById, micros } from "./sql";
 import type { Amount } from "./tenants";
 
-const micros = (ms: number) => Math.round(ms * 1000);
 
 /** Sent messages never looked at whose first check is due, oldest first, within the bound. */
 export async function findFirstChecks(db: Db, due: { firstCheckMs: number; boundMs: number; limit: number }): Promise<number[]> {
@@ -124,13 +124,6 @@ export async function lockHeldChecks(connection: Connection, ids: readonly numbe
   return new Map(rows.map((row) => [Number(row.id), { id: Number(row.id), tenantId: Number(row.tenant_id), amountCharged: String(row.amount_charged) }]));
 }
 
-function byId(column: string, values: readonly (readonly [number, unknown])[], valueSql = "?"): { sql: string; params: unknown[] } {
-  return {
-    sql: `${column} = CASE id ${values.map(() => `WHEN ? THEN ${valueSql}`).join(" ")} END`,
-    params: values.flatMap(([id, value]) => [id, value]),
-  };
-}
-
 export interface FinalResult {
   id: number;
   status: "DELIVERED" | "UNDELIVERED";
@@ -144,11 +137,11 @@ export interface FinalResult {
 export async function recordFinalResults(connection: Connection, results: readonly FinalResult[]): Promise<void> {
   if (results.length === 0) return;
   const columns = [
-    byId("delivery_status", results.map((result) => [result.id, result.status])),
-    byId("delivery_code", results.map((result) => [result.id, result.code])),
-    byId("delivery_channel", results.map((result) => [result.id, result.channel])),
-    byId("amount_charged", results.map((result) => [result.id, result.charge])),
-    byId("delivery_note", results.map((result) => [result.id, result.note.slice(0, 255)])),
+    caseById("delivery_status", results.map((result) => [result.id, result.status])),
+    caseById("delivery_code", results.map((result) => [result.id, result.code])),
+    caseById("delivery_channel", results.map((result) => [result.id, result.channel])),
+    caseById("amount_charged", results.map((result) => [result.id, result.charge])),
+    caseById("delivery_note", results.map((result) => [result.id, result.note.slice(0, 255)])),
   ];
   await connection.query(
     `UPDATE message_log SET ${columns.map((column) => column.sql).join(", ")},
@@ -168,8 +161,8 @@ export interface NextCheck {
 /** Locked rows still without a result: when to look next, and why. */
 export async function scheduleNextChecks(connection: Connection, checks: readonly NextCheck[]): Promise<void> {
   if (checks.length === 0) return;
-  const at = byId("delivery_check_at", checks.map((check) => [check.id, check.delayMs === undefined ? null : micros(check.delayMs)]), "DATE_ADD(NOW(3), INTERVAL ? MICROSECOND)");
-  const note = byId("delivery_note", checks.map((check) => [check.id, check.note.slice(0, 255)]));
+  const at = caseById("delivery_check_at", checks.map((check) => [check.id, check.delayMs === undefined ? null : micros(check.delayMs)]), "DATE_ADD(NOW(3), INTERVAL ? MICROSECOND)");
+  const note = caseById("delivery_note", checks.map((check) => [check.id, check.note.slice(0, 255)]));
   await connection.query(
     `UPDATE message_log SET ${at.sql}, ${note.sql}, delivery_checked_at = NOW(3), delivery_lease_owner = NULL WHERE id IN (?)`,
     [...at.params, ...note.params, checks.map((check) => check.id)],

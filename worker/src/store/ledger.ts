@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import { backOff } from "exponential-backoff";
 import type { Logger } from "../log";
+import { fromCents, toCents } from "../money";
 import { type JobOutcome, type Prices, priceFor, type SendDefaults, type Transition, transitionFor } from "../pipeline/decide";
 import type { Admission, ChargeRequest, ChargeResult, Ending, Ledger, ReceivedJob } from "../pipeline/ledger";
 import type { SendWindow } from "../pipeline/send-window";
@@ -19,7 +20,7 @@ import { LeaseKeeper } from "./leases";
 import { clearCharges, closeClaims, type LockedClaim, lockClaims, markSendsStarted, markUnknown, recordSents, releaseClaim, rowsMissingSends } from "./message-log";
 import { type Connection, type Db, inTransaction } from "./pool";
 import type { RecipientHasher } from "./recipient";
-import { creditBack, debitCredits } from "./tenants";
+import { byTenantInLockOrder, creditBack, debitCredits } from "./tenants";
 import { errorMessage } from "../error-message";
 
 export interface MysqlLedgerOptions {
@@ -44,15 +45,12 @@ interface HeldClaim {
 }
 
 const NO_PRICES: Prices = { sms: "0", lms: "0", alimtalk: "0" };
-const cents = (amount: string) => Math.round(Number(amount) * 100);
-const amount = (value: number) => (value / 100).toFixed(2);
 
-/** Refunds, per tenant in id order (one lock order for every worker), what the locked claims carry. */
+/** Refunds, per tenant in lock order, what the locked claims carry. */
 async function refund(connection: Connection, claims: readonly LockedClaim[]): Promise<void> {
-  const byTenant = new Map<number, number>();
-  for (const claim of claims) byTenant.set(claim.tenantId, (byTenant.get(claim.tenantId) ?? 0) + cents(claim.amountCharged));
-  for (const [tenantId, total] of [...byTenant].sort((a, b) => a[0] - b[0])) {
-    if (total > 0) await creditBack(connection, tenantId, amount(total));
+  for (const [tenantId, tenantClaims] of byTenantInLockOrder(claims, (claim) => claim.tenantId)) {
+    const total = tenantClaims.reduce((sum, claim) => sum + toCents(claim.amountCharged), 0);
+    if (total > 0) await creditBack(connection, tenantId, fromCents(total));
   }
 }
 
@@ -127,11 +125,11 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
    */
   async function fence(connection: Connection, requests: readonly ChargeRequest[]): Promise<FenceResult> {
     const result: FenceResult = { refusals: new Map(), lost: [], started: [] };
-    const claims = requests.map((request) => held.get(request.item.id)!);
-    const locked = await lockClaims(connection, claims.map((claim) => claim.rowId), claims.map((claim) => claim.owner));
-    const charging = requests.filter((request, index) => {
-      const lock = locked.get(claims[index]!.rowId);
-      if (lock?.owner !== claims[index]!.owner) {
+    const claimed = requests.map((request) => ({ request, claim: held.get(request.item.id)! }));
+    const locked = await lockClaims(connection, claimed.map(({ claim }) => claim.rowId), claimed.map(({ claim }) => claim.owner));
+    const charging = claimed.filter(({ request, claim }) => {
+      const lock = locked.get(claim.rowId);
+      if (lock?.owner !== claim.owner) {
         result.lost.push(request.item.id);
         result.refusals.set(request.item.id, retry("another worker took this job's claim"));
         return false;
@@ -142,17 +140,15 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
       }
       return true;
     });
-    await refund(connection, charging.filter((request) => request.replacing).map((request) => locked.get(held.get(request.item.id)!.rowId)!));
-    const byTenant = new Map<number, ChargeRequest[]>();
-    for (const request of charging) byTenant.set(request.item.job.tenantId, [...(byTenant.get(request.item.job.tenantId) ?? []), request]);
+    await refund(connection, charging.filter(({ request }) => request.replacing).map(({ claim }) => locked.get(claim.rowId)!));
     const started: { rowId: number; channel: ChargeRequest["channel"]; amount: string }[] = [];
     const short: number[] = [];
-    for (const [tenantId, tenantRequests] of [...byTenant].sort((a, b) => a[0] - b[0])) {
-      const priced = tenantRequests.map((request) => ({ request, claim: held.get(request.item.id)!, price: priceFor(request.channel, held.get(request.item.id)!.prices) }));
-      const total = priced.reduce((sum, { price }) => sum + cents(price), 0);
-      const all = total === 0 || (await debitCredits(connection, tenantId, amount(total)));
+    for (const [tenantId, tenantCharges] of byTenantInLockOrder(charging, ({ request }) => request.item.job.tenantId)) {
+      const priced = tenantCharges.map(({ request, claim }) => ({ request, claim, price: priceFor(request.channel, claim.prices) }));
+      const total = priced.reduce((sum, { price }) => sum + toCents(price), 0);
+      const all = total === 0 || (await debitCredits(connection, tenantId, fromCents(total)));
       for (const { request, claim, price } of priced) {
-        if (all || cents(price) === 0 || (await debitCredits(connection, tenantId, price))) {
+        if (all || toCents(price) === 0 || (await debitCredits(connection, tenantId, price))) {
           started.push({ rowId: claim.rowId, channel: request.channel, amount: price });
         } else {
           short.push(claim.rowId);

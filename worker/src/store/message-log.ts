@@ -10,6 +10,7 @@ import type { LogStatus } from "../pipeline/decide";
 import type { SendWindow } from "../pipeline/send-window";
 import type { Channel } from "../solapi/messages";
 import type { Connection, Db } from "./pool";
+import { caseById, micros } from "./sql";
 import type { Amount } from "./tenants";
 
 export interface NewClaim {
@@ -37,7 +38,6 @@ export interface LogKey {
 
 const MAX_REASON = 1000;
 const reason = (text: string) => maskPhone(text).slice(0, MAX_REASON);
-const micros = (ms: number) => Math.round(ms * 1000);
 
 /** A row as a job received again finds it: what decideClaim and a conditional take-over need. */
 export interface LogEntry {
@@ -199,13 +199,6 @@ export async function lockClaims(connection: Connection, rowIds: readonly number
   );
 }
 
-function cases(column: string, values: readonly (readonly [number, unknown])[]): { sql: string; params: unknown[] } {
-  return {
-    sql: `${column} = CASE id ${values.map(() => "WHEN ? THEN ?").join(" ")} END`,
-    params: values.flatMap(([rowId, value]) => [rowId, value]),
-  };
-}
-
 /**
  * The fence before Solapi, for a group of locked claims: each job's channel and charge, that its send
  * began and when it will have settled, and a lease that outlasts the send (pipeline/send-window.ts).
@@ -216,8 +209,8 @@ export async function markSendsStarted(
   window: Pick<SendWindow, "fenceLeaseMs" | "settleMs">,
 ): Promise<void> {
   if (sends.length === 0) return;
-  const channel = cases("channel", sends.map((send) => [send.rowId, send.channel]));
-  const amount = cases("amount_charged", sends.map((send) => [send.rowId, send.amount]));
+  const channel = caseById("channel", sends.map((send) => [send.rowId, send.channel]));
+  const amount = caseById("amount_charged", sends.map((send) => [send.rowId, send.amount]));
   await connection.query(
     `UPDATE message_log
         SET ${channel.sql}, ${amount.sql}, send_started_at = NOW(3), failure_reason = NULL,
@@ -247,10 +240,10 @@ export interface SentRecord {
 /** Records a group's sends; returns how many rows were still claimed by their owners. */
 export async function recordSents(db: Db, sents: readonly SentRecord[]): Promise<number> {
   if (sents.length === 0) return 0;
-  const channel = cases("channel", sents.map((sent) => [sent.rowId, sent.channel]));
-  const group = cases("group_id", sents.map((sent) => [sent.rowId, sent.groupId]));
-  const message = cases("message_id", sents.map((sent) => [sent.rowId, sent.messageId]));
-  const fallback = cases("fallback_reason", sents.map((sent) => [sent.rowId, sent.fallbackReason === undefined ? null : reason(sent.fallbackReason)]));
+  const channel = caseById("channel", sents.map((sent) => [sent.rowId, sent.channel]));
+  const group = caseById("group_id", sents.map((sent) => [sent.rowId, sent.groupId]));
+  const message = caseById("message_id", sents.map((sent) => [sent.rowId, sent.messageId]));
+  const fallback = caseById("fallback_reason", sents.map((sent) => [sent.rowId, sent.fallbackReason === undefined ? null : reason(sent.fallbackReason)]));
   const [result] = await db.query<ResultSetHeader>(
     `UPDATE message_log SET status = 'SENT', ${channel.sql}, ${group.sql}, ${message.sql}, ${fallback.sql}, failure_reason = NULL,
             lease_owner = NULL, lease_expires_at = NULL, sent_at = NOW(3)
@@ -274,8 +267,8 @@ export async function closeClaims(
   closes: readonly { rowId: number; status: "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE"; reason: string }[],
 ): Promise<void> {
   if (closes.length === 0) return;
-  const status = cases("status", closes.map((close) => [close.rowId, close.status]));
-  const why = cases("failure_reason", closes.map((close) => [close.rowId, reason(close.reason)]));
+  const status = caseById("status", closes.map((close) => [close.rowId, close.status]));
+  const why = caseById("failure_reason", closes.map((close) => [close.rowId, reason(close.reason)]));
   await connection.query(
     `UPDATE message_log SET ${status.sql}, ${why.sql}, amount_charged = 0, lease_owner = NULL, lease_expires_at = NULL
       WHERE id IN (?)`,

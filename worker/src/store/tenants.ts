@@ -54,3 +54,18 @@ export async function debitCredits(connection: Connection, tenantId: number, amo
 export async function creditBack(connection: Connection, tenantId: number, amount: Amount): Promise<void> {
   await connection.query("UPDATE tenants SET credit_balance = credit_balance + ? WHERE id = ?", [amount, tenantId]);
 }
+
+/**
+ * Items grouped by tenant, in tenant id order: the one order in which every writer — charges,
+ * refunds, delivery settlements — locks tenants' rows, so that two transactions cannot deadlock on them.
+ */
+export function byTenantInLockOrder<T>(items: readonly T[], tenantOf: (item: T) => number): [number, T[]][] {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const tenantId = tenantOf(item);
+    const group = groups.get(tenantId);
+    if (group) group.push(item);
+    else groups.set(tenantId, [item]);
+  }
+  return [...groups].sort((a, b) => a[0] - b[0]);
+}
