@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { startingTasks, type WorkerArgs } from "./args";
 import { instanceProfile } from "./iam";
+import type { Network } from "./network";
 import type { JobQueues } from "./queue";
 import type { ContainerSecret } from "./secrets";
 
@@ -28,31 +29,6 @@ const HEAP_LIMIT_MIB = { "fargate-spot": 256, "ec2-spot": 192 } as const;
  * does not count (about 100–200 MiB on a small instance: aws/amazon-ecs-agent#2022).
  */
 const ECS_RESERVED_MEMORY_MIB = 192;
-
-export interface Network {
-  vpcId: pulumi.Input<string>;
-  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  securityGroup: aws.ec2.SecurityGroup;
-}
-
-/** The configured VPC and subnets, else the default VPC: public subnets, no NAT to pay for. */
-export function network(name: string, args: WorkerArgs, opts: pulumi.CustomResourceOptions): Network {
-  const vpcId = args.network.vpcId ?? aws.ec2.getVpcOutput({ default: true }, opts).id;
-  const subnetIds =
-    args.network.subnetIds ??
-    aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, opts).ids;
-  const securityGroup = new aws.ec2.SecurityGroup(
-    `${name}-egress-only`,
-    {
-      vpcId,
-      description: "academy messaging worker: outbound only (SQS, SSM, ECR, logs, Solapi, MySQL)",
-      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }],
-      tags: args.tags,
-    },
-    opts,
-  );
-  return { vpcId, subnetIds, securityGroup };
-}
 
 export interface Capacity {
   cluster: aws.ecs.Cluster;
