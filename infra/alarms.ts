@@ -11,7 +11,9 @@ export interface Alarms {
 
 /** Someone must look: a message reached the DLQ, or jobs wait longer than they should. */
 export function queueAlarms(name: string, args: WorkerArgs, queues: JobQueues, opts: pulumi.CustomResourceOptions): Alarms {
-  const topic = args.alarms.email ? new aws.sns.Topic(`${name}-alarms`, { name: `academy-messaging-${args.stack}-alarms`, tags: args.tags }, opts) : undefined;
+  const topic = args.alarms.email
+    ? new aws.sns.Topic(`${name}-alarms`, { name: `academy-messaging-${args.stack}-alarms`, tags: args.tags }, opts)
+    : undefined;
   if (topic && args.alarms.email) {
     new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarms.email }, opts);
   }

@@ -191,7 +191,12 @@ export interface TaskParts {
   executionRole: aws.iam.Role;
 }
 
-export function taskDefinition(name: string, args: WorkerArgs, parts: TaskParts, opts: pulumi.CustomResourceOptions): aws.ecs.TaskDefinition {
+export function taskDefinition(
+  name: string,
+  args: WorkerArgs,
+  parts: TaskParts,
+  opts: pulumi.CustomResourceOptions,
+): aws.ecs.TaskDefinition {
   const fargate = args.capacity.mode === "fargate-spot";
   const region = aws.getRegionOutput({}, opts).region;
   const containerDefinitions = pulumi.jsonStringify([
@@ -279,6 +284,8 @@ export function migrationTask(args: WorkerArgs, task: aws.ecs.TaskDefinition, ca
   return pulumi.output({
     ...common,
     capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
-    networkConfiguration: { awsvpcConfiguration: { subnets: net.subnetIds, securityGroups: [net.securityGroup.id], assignPublicIp: "ENABLED" } },
+    networkConfiguration: {
+      awsvpcConfiguration: { subnets: net.subnetIds, securityGroups: [net.securityGroup.id], assignPublicIp: "ENABLED" },
+    },
   });
 }

@@ -8,7 +8,9 @@ import { MAX_TASKS_LIMIT } from "./scaling";
  * checked with zod; Pulumi.dev.yaml documents every key. Secrets stay Pulumi secrets.
  */
 /** CloudWatch Logs accepts only these retentions (PutRetentionPolicy); 0 keeps logs forever. */
-export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /**
  * EC2 Spot gives two minutes' notice and the instance is gone about 120 s after it; ECS drains the
@@ -55,7 +57,10 @@ const settingsSchema = z
     logRetentionDays: z
       .number()
       .int()
-      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `must be one of CloudWatch's retentions: ${LOG_RETENTION_DAYS.join(", ")}`)
+      .refine(
+        (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
+        `must be one of CloudWatch's retentions: ${LOG_RETENTION_DAYS.join(", ")}`,
+      )
       .default(14),
     deliveryCheckSeconds: z.number().int().min(0).max(86_400).default(300),
     metrics: z.boolean().default(true),
@@ -84,7 +89,10 @@ const settingsSchema = z
     message: `must be at most ${MAX_SHUTDOWN_SECONDS["ec2-spot"]} in ec2-spot mode: an EC2 Spot instance stops about 120 s after its notice and ECS drains it late, so the worker must be done well before`,
     path: ["shutdownTimeoutSeconds"],
   })
-  .refine((settings) => settings.solapiMock || settings.solapiSender, { message: "solapiSender is required unless solapiMock is true", path: ["solapiSender"] });
+  .refine((settings) => settings.solapiMock || settings.solapiSender, {
+    message: "solapiSender is required unless solapiMock is true",
+    path: ["solapiSender"],
+  });
 
 export type StackSettings = z.infer<typeof settingsSchema>;
 
@@ -117,7 +125,12 @@ export function readSettings(config: pulumi.Config): StackSettings {
 }
 
 /** The arguments of buildWorker for this stack. */
-export function workerArgs(config: pulumi.Config, stack: string, image: pulumi.Input<string>, repositoryArn?: pulumi.Input<string>): WorkerArgs {
+export function workerArgs(
+  config: pulumi.Config,
+  stack: string,
+  image: pulumi.Input<string>,
+  repositoryArn?: pulumi.Input<string>,
+): WorkerArgs {
   const settings = readSettings(config);
   const secret = (key: (typeof SECRET_KEYS)[number]) => config.getSecret(key);
   const apiKey = secret("solapiApiKey");

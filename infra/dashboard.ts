@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { METRICS_NAMESPACE } from "../worker/src/metrics";
-import type { WorkerArgs } from "./args";
 import type { Alarms } from "./alarms";
+import type { WorkerArgs } from "./args";
 
 type Metric = (string | { stat: string; label: string })[];
 
@@ -24,9 +24,23 @@ export function workerDashboard(
 ): aws.cloudwatch.Dashboard {
   const region = aws.getRegionOutput({}, opts).region;
   const { name: queue, deadLetterName } = args.queue;
-  const sqs = (metric: string, queueName: string, label: string): Metric => ["AWS/SQS", metric, "QueueName", queueName, { stat: "Maximum", label }];
+  const sqs = (metric: string, queueName: string, label: string): Metric => [
+    "AWS/SQS",
+    metric,
+    "QueueName",
+    queueName,
+    { stat: "Maximum", label },
+  ];
   const worker = (metric: string, stat: string, label: string): Metric => [METRICS_NAMESPACE, metric, "Queue", queue, { stat, label }];
-  const service = (metric: string, label: string): Metric => ["AWS/ECS", metric, "ClusterName", ecs.clusterName, "ServiceName", ecs.serviceName, { stat: "Maximum", label }];
+  const service = (metric: string, label: string): Metric => [
+    "AWS/ECS",
+    metric,
+    "ClusterName",
+    ecs.clusterName,
+    "ServiceName",
+    ecs.serviceName,
+    { stat: "Maximum", label },
+  ];
   const body = {
     widgets: [
       {
@@ -60,5 +74,9 @@ export function workerDashboard(
       widget("Tasks: CPU and memory, % of the task's", [service("CPUUtilization", "CPU"), service("MemoryUtilization", "memory")], region),
     ],
   };
-  return new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: `academy-messaging-${args.stack}`, dashboardBody: pulumi.jsonStringify(body) }, opts);
+  return new aws.cloudwatch.Dashboard(
+    `${name}-dashboard`,
+    { dashboardName: `academy-messaging-${args.stack}`, dashboardBody: pulumi.jsonStringify(body) },
+    opts,
+  );
 }

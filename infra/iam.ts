@@ -58,7 +58,12 @@ export function executionRole(
   const region = aws.getRegionOutput({}, opts).region;
   const ssmKey = aws.kms.getAliasOutput({ name: "alias/aws/ssm" }, opts);
   const statements: unknown[] = [
-    { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${logGroup.arn}:*`] },
+    {
+      Sid: "WriteLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: [pulumi.interpolate`${logGroup.arn}:*`],
+    },
   ];
   if (args.repositoryArn) {
     statements.push(

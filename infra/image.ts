@@ -21,7 +21,13 @@ export function workerImage(name: string, stack: string, tags: Record<string, st
   const opts = { provider };
   const repository = new aws.ecr.Repository(
     `${name}-repository`,
-    { name: `academy-messaging-worker-${stack}`, imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: "MUTABLE", forceDelete: stack !== "prod", tags },
+    {
+      name: `academy-messaging-worker-${stack}`,
+      imageScanningConfiguration: { scanOnPush: true },
+      imageTagMutability: "MUTABLE",
+      forceDelete: stack !== "prod",
+      tags,
+    },
     opts,
   );
   new aws.ecr.LifecyclePolicy(
@@ -29,7 +35,14 @@ export function workerImage(name: string, stack: string, tags: Record<string, st
     {
       repository: repository.name,
       policy: JSON.stringify({
-        rules: [{ rulePriority: 1, description: "keep the last 10 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } }],
+        rules: [
+          {
+            rulePriority: 1,
+            description: "keep the last 10 images",
+            selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 },
+            action: { type: "expire" },
+          },
+        ],
       }),
     },
     opts,
@@ -37,7 +50,13 @@ export function workerImage(name: string, stack: string, tags: Record<string, st
   const root = path.join(__dirname, "..");
   const image = new awsx.ecr.Image(
     `${name}-image`,
-    { repositoryUrl: repository.repositoryUrl, imageTag: IMAGE_TAG, context: root, dockerfile: path.join(root, "Dockerfile"), platform: "linux/amd64" },
+    {
+      repositoryUrl: repository.repositoryUrl,
+      imageTag: IMAGE_TAG,
+      context: root,
+      dockerfile: path.join(root, "Dockerfile"),
+      platform: "linux/amd64",
+    },
     { providers: provider ? [provider] : [] },
   );
   return { imageUri: image.imageUri, repositoryArn: repository.arn };

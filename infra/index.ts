@@ -16,7 +16,11 @@ const tags = { project: "academy-messaging", stack };
 // An explicit provider for its default tags: every resource is tagged, awsx's children too. An
 // explicit provider does not read `aws:` stack config by itself, so region and profile are passed on.
 const awsConfig = new pulumi.Config("aws");
-const provider = new aws.Provider("aws", { region: awsConfig.get("region") as aws.Region | undefined, profile: awsConfig.get("profile"), defaultTags: { tags } });
+const provider = new aws.Provider("aws", {
+  region: awsConfig.get("region") as aws.Region | undefined,
+  profile: awsConfig.get("profile"),
+  defaultTags: { tags },
+});
 
 const settings = readSettings(config);
 const prebuilt = settings.imageUri;

@@ -42,7 +42,12 @@ export function keepAliveCron(scaling: WorkerArgs["scaling"]): string | undefine
  * worker deletes unread (worker/src/consumer/keep-alive.ts). That message wakes one task for about
  * the idle period, so it is sent only while the warm window is closed: a cost docs/deploy.md counts.
  */
-export function queueKeepAlive(name: string, args: WorkerArgs, queues: JobQueues, opts: pulumi.CustomResourceOptions): KeepAlive | undefined {
+export function queueKeepAlive(
+  name: string,
+  args: WorkerArgs,
+  queues: JobQueues,
+  opts: pulumi.CustomResourceOptions,
+): KeepAlive | undefined {
   const schedule = needsKeepAlive(args.scaling) ? keepAliveCron(args.scaling) : undefined;
   if (!schedule) return undefined;
   const role = new aws.iam.Role(`${name}-keep-alive-role`, { assumeRolePolicy: trust("scheduler.amazonaws.com"), tags: args.tags }, opts);
@@ -66,7 +71,12 @@ export function queueKeepAlive(name: string, args: WorkerArgs, queues: JobQueues
       scheduleExpressionTimezone: args.scaling.warmWindow.timezone,
       flexibleTimeWindow: { mode: "OFF" },
       // Templated SQS target: SendMessage to the queue's ARN, the input as the message body.
-      target: { arn: queues.queue.arn, roleArn: role.arn, input: KEEP_ALIVE_BODY, retryPolicy: { maximumRetryAttempts: 5, maximumEventAgeInSeconds: 3600 } },
+      target: {
+        arn: queues.queue.arn,
+        roleArn: role.arn,
+        input: KEEP_ALIVE_BODY,
+        retryPolicy: { maximumRetryAttempts: 5, maximumEventAgeInSeconds: 3600 },
+      },
     },
     { ...opts, dependsOn: [policy] },
   );

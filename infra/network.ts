@@ -17,7 +17,15 @@ export function network(name: string, args: WorkerArgs, opts: pulumi.CustomResou
   const vpcId = args.network.vpcId ?? aws.ec2.getVpcOutput({ default: true }, opts).id;
   const subnetIds =
     args.network.subnetIds ??
-    aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, opts).ids;
+    aws.ec2.getSubnetsOutput(
+      {
+        filters: [
+          { name: "vpc-id", values: [vpcId] },
+          { name: "default-for-az", values: ["true"] },
+        ],
+      },
+      opts,
+    ).ids;
   const securityGroup = new aws.ec2.SecurityGroup(
     `${name}-egress-only`,
     {

@@ -56,7 +56,14 @@ export function backlogSteps(perTask: number, maxTasks: number) {
  *   also wakes the service from zero; CloudWatch repeats the action every minute in ALARM;
  * - after `idleMinutesBeforeZero` minutes with nothing queued or in flight, back to `minTasks`.
  */
-export function queueDepthScaling(name: string, args: WorkerArgs, queues: JobQueues, clusterName: pulumi.Input<string>, serviceName: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): Scaling {
+export function queueDepthScaling(
+  name: string,
+  args: WorkerArgs,
+  queues: JobQueues,
+  clusterName: pulumi.Input<string>,
+  serviceName: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): Scaling {
   const perTask = backlogPerTask(args.scaling);
   const warm = hasWarmWindow(args.scaling);
   const target = new aws.appautoscaling.Target(

@@ -17,7 +17,10 @@ export interface ContainerSecret {
  */
 function recipientHashSecret(name: string, args: WorkerArgs, opts: pulumi.CustomResourceOptions): pulumi.Input<string> {
   // An AWS provider in `opts` is not random's: the default random provider makes it.
-  return args.recipientHashSecret ?? new random.RandomPassword(`${name}-recipient-hash-secret`, { length: 48, special: false }, { ...opts, provider: undefined }).result;
+  return (
+    args.recipientHashSecret ??
+    new random.RandomPassword(`${name}-recipient-hash-secret`, { length: 48, special: false }, { ...opts, provider: undefined }).result
+  );
 }
 
 /**

@@ -2,12 +2,12 @@ import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { type Alarms, queueAlarms } from "./alarms";
 import type { WorkerArgs } from "./args";
-import { capacity, type Capacity, clusterName, migrationTask, SERVICE_NAME, service, taskDefinition } from "./compute";
-import { network, type Network } from "./network";
+import { type Capacity, capacity, clusterName, migrationTask, SERVICE_NAME, service, taskDefinition } from "./compute";
 import { workerDashboard } from "./dashboard";
 import { executionRole, taskRole } from "./iam";
 import { type KeepAlive, queueKeepAlive } from "./keep-alive";
-import { jobQueues, type JobQueues } from "./queue";
+import { type Network, network } from "./network";
+import { type JobQueues, jobQueues } from "./queue";
 import { queueDepthScaling, type Scaling } from "./scaling";
 import { type ContainerSecret, workerSecrets } from "./secrets";
 

@@ -31,7 +31,13 @@ function asciiOnly(path) {
 
 await Promise.all([
   // Stack traces map to file and line; the sources themselves stay out of the map (and the image).
-  build({ ...common, entryPoints: { cli: "worker/src/cli/index.ts" }, outdir: "dist", minify: process.env.BUILD_MINIFY !== "false", sourcesContent: false }),
+  build({
+    ...common,
+    entryPoints: { cli: "worker/src/cli/index.ts" },
+    outdir: "dist",
+    minify: process.env.BUILD_MINIFY !== "false",
+    sourcesContent: false,
+  }),
   build({ ...common, entryPoints: { index: "worker/src/index.ts" }, outdir: "dist" }),
 ]);
 asciiOnly("dist/cli.js");

@@ -3,7 +3,7 @@
 // engine. Proves the program compiles and runs under Pulumi's own loader, which `tsc` and the mocha
 // tests (esbuild via tsx) do not: TypeScript 6 with ts-node 7 needs `rootDir` set, for example.
 // Prints the resources registered; exits non-zero on any failure.
-"use strict";
+
 const path = require("node:path");
 const tsutils = require("@pulumi/pulumi/tsutils");
 const pulumi = require("@pulumi/pulumi");
@@ -46,7 +46,14 @@ pulumi.runtime.setMocks(
         },
       };
     },
-    call: (args) => ({ ...args.inputs, region: "ap-northeast-2", targetKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/k", ids: ["subnet-a"], id: "vpc-1", value: "ami-1" }),
+    call: (args) => ({
+      ...args.inputs,
+      region: "ap-northeast-2",
+      targetKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/k",
+      ids: ["subnet-a"],
+      id: "vpc-1",
+      value: "ami-1",
+    }),
   },
   "academy-messaging",
   "dev",
@@ -65,7 +72,9 @@ const started = Date.now();
 const program = require(path.resolve("infra"));
 program.queueUrl.apply(() =>
   setTimeout(() => {
-    console.log(`typescript ${ts.version} with ${path.relative(process.cwd(), tsnodeRequire) || tsnodeRequire}${transpileOnly ? " (transpile only)" : ""}`);
+    console.log(
+      `typescript ${ts.version} with ${path.relative(process.cwd(), tsnodeRequire) || tsnodeRequire}${transpileOnly ? " (transpile only)" : ""}`,
+    );
     console.log(`loaded infra/ in ${Date.now() - started} ms: ${registered.length} resources registered`);
     console.log([...new Set(registered)].sort().join("\n"));
   }, 200),

@@ -2,7 +2,7 @@
 // caused the work: each sample goes to the innermost frame on its stack that belongs to a known
 // part (an SDK, the database driver, logging, the worker's own code). Build unminified first
 // (BUILD_MINIFY=false npm run build) so that bundle lines map back to their modules.
-"use strict";
+
 const { readFileSync } = require("node:fs");
 
 const profile = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -18,8 +18,14 @@ for (let line = 0; line < bundle.length; line += 1) {
 const PARTS = [
   ["AWS SDK (SQS)", /@smithy|@aws-sdk|@aws-crypto|fast-xml-parser|bowser/],
   ["Solapi SDK (solapi, effect, date-fns)", /node_modules\/(solapi|effect|date-fns|fast-check|pure-rand)/],
-  ["MySQL driver (mysql2)", /node_modules\/(mysql2|sql-escaper|lru|named-placeholders|aws-ssl|denque|long|iconv-lite|generate-function|seq-queue|lru\.min)/],
-  ["logging (winston)", /node_modules\/(winston|logform|winston-transport|readable-stream|safe-stable-stringify|triple-beam|@colors|fecha|one-time|kuler|text-hex|colorspace|@so-ric|color|stack-trace|async|@dabh)/],
+  [
+    "MySQL driver (mysql2)",
+    /node_modules\/(mysql2|sql-escaper|lru|named-placeholders|aws-ssl|denque|long|iconv-lite|generate-function|seq-queue|lru\.min)/,
+  ],
+  [
+    "logging (winston)",
+    /node_modules\/(winston|logform|winston-transport|readable-stream|safe-stable-stringify|triple-beam|@colors|fecha|one-time|kuler|text-hex|colorspace|@so-ric|color|stack-trace|async|@dabh)/,
+  ],
   ["validation (zod)", /node_modules\/zod/],
   ["the worker's own code", /^worker\/src\//],
 ];
@@ -47,7 +53,9 @@ profile.samples.forEach((id, index) => {
   busy += delta;
   let part = name === "(garbage collector)" ? "garbage collection" : undefined;
   for (let at = id; !part && at !== undefined; at = parent.get(at)) part = partOf(byId.get(at));
-  part ??= node.callFrame.url.startsWith("node:internal/modules") ? "start-up (loading code)" : "Node.js runtime (streams, sockets, timers)";
+  part ??= node.callFrame.url.startsWith("node:internal/modules")
+    ? "start-up (loading code)"
+    : "Node.js runtime (streams, sockets, timers)";
   totals.set(part, (totals.get(part) ?? 0) + delta);
 });
 console.log(`busy ${(busy / 1000).toFixed(0)} ms`);

@@ -93,16 +93,27 @@ const TENANT = 1;
 async function prepareDatabase(): Promise<TestDatabase> {
   const database = await scratchDatabase("academy_bench", { connectionLimit: 2 });
   await migrate(database.db);
-  await database.db.query("INSERT INTO tenants (id, credit_balance, sms_price, lms_price, alimtalk_price) VALUES (?, 99999999.00, 10, 30, 8)", [TENANT]);
+  await database.db.query(
+    "INSERT INTO tenants (id, credit_balance, sms_price, lms_price, alimtalk_price) VALUES (?, 99999999.00, 10, 30, 8)",
+    [TENANT],
+  );
   return database;
 }
 
 async function enqueue(sqs: SQSClient, queueUrl: string, count: number, run: string): Promise<void> {
   const body = (index: number) =>
-    JSON.stringify({ tenant_id: TENANT, to: `010${String(30_000_000 + index).slice(-8)}`, text: `[bench] 출석 알림 ${index}`, business_idempotency_key: `${run}-${index}` });
+    JSON.stringify({
+      tenant_id: TENANT,
+      to: `010${String(30_000_000 + index).slice(-8)}`,
+      text: `[bench] 출석 알림 ${index}`,
+      business_idempotency_key: `${run}-${index}`,
+    });
   const batches: Promise<unknown>[] = [];
   for (let start = 0; start < count; start += 10) {
-    const entries = Array.from({ length: Math.min(10, count - start) }, (_, offset) => ({ Id: String(offset), MessageBody: body(start + offset) }));
+    const entries = Array.from({ length: Math.min(10, count - start) }, (_, offset) => ({
+      Id: String(offset),
+      MessageBody: body(start + offset),
+    }));
     batches.push(sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })));
     if (batches.length >= 16) await Promise.all(batches.splice(0));
   }
@@ -152,7 +163,9 @@ async function measure(label: string, concurrency: number, jobs: number, service
     MESSAGING_DELIVERY_CHECK_SECONDS: String(options.deliveryCheckSeconds),
     ...(services.database ? { DATABASE_URL: services.database.url } : {}),
   });
-  const execArgv = options.cpuProf ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(options.cpuProf)}`, `--cpu-prof-name=${label.replace(/\W+/g, "-")}.cpuprofile`] : [];
+  const execArgv = options.cpuProf
+    ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(options.cpuProf)}`, `--cpu-prof-name=${label.replace(/\W+/g, "-")}.cpuprofile`]
+    : [];
   const spawnedAt = Date.now();
   const worker = runCli(["worker"], env, [...options.nodeOptions, ...execArgv]);
   const pid = worker.child.pid!;
@@ -208,7 +221,12 @@ const ROWS: [keyof Figures, string, (value: number) => string, "higher" | "lower
 ];
 
 function table(worker: Figures, baseline: Figures): string {
-  const head = ["figure", `worker (${worker.concurrency} in flight, ${worker.jobs} jobs)`, `baseline (1 in flight, ${baseline.jobs} jobs)`, "ratio"];
+  const head = [
+    "figure",
+    `worker (${worker.concurrency} in flight, ${worker.jobs} jobs)`,
+    `baseline (1 in flight, ${baseline.jobs} jobs)`,
+    "ratio",
+  ];
   const lines = ROWS.map(([key, name, format, better]) => {
     const ours = worker[key] as number;
     const theirs = baseline[key] as number;
@@ -225,15 +243,24 @@ async function main(): Promise<void> {
   const options = readOptions();
   const startedAt = Date.now();
   const counting = await new CountingSqs().start();
-  const sqs = new SQSClient({ region: "ap-northeast-2", endpoint: counting.endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" } });
+  const sqs = new SQSClient({
+    region: "ap-northeast-2",
+    endpoint: counting.endpoint,
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+  });
   const fake = await startFakeSolapi({ latencyMs: options.latencyMs, report: benchReport });
   const database = options.db ? await prepareDatabase() : undefined;
   if (options.cpuProf) mkdirSync(resolve(options.cpuProf), { recursive: true });
   const services: Services = { counting, sqs, fake, database };
   try {
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    const checks = options.db && options.deliveryCheckSeconds > 0 ? `delivery checks ${options.deliveryCheckSeconds} s after acceptance` : "no delivery checks";
-    process.stdout.write(`bench: ${machine}; Solapi latency ${options.latencyMs} ms; database ${options.db ? "MySQL" : "none"}; ${checks}\n`);
+    const checks =
+      options.db && options.deliveryCheckSeconds > 0
+        ? `delivery checks ${options.deliveryCheckSeconds} s after acceptance`
+        : "no delivery checks";
+    process.stdout.write(
+      `bench: ${machine}; Solapi latency ${options.latencyMs} ms; database ${options.db ? "MySQL" : "none"}; ${checks}\n`,
+    );
     const worker = await measure("worker", options.concurrency, options.jobs, services, options);
     const baseline = await measure("baseline", 1, options.baselineJobs, services, options);
     if (database) {

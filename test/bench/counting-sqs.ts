@@ -28,7 +28,8 @@ export class CountingSqs {
     });
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     const port = (this.server.address() as AddressInfo).port;
-    handle = createRequestHandler({ port, hostname: "127.0.0.1", region: "ap-northeast-2", emulateQueueCreationLifecycle: false }).requestHandler as never;
+    handle = createRequestHandler({ port, hostname: "127.0.0.1", region: "ap-northeast-2", emulateQueueCreationLifecycle: false })
+      .requestHandler as never;
     this.endpoint = `http://127.0.0.1:${port}`;
     return this;
   }
@@ -39,7 +40,10 @@ export class CountingSqs {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("finish", () => {
-        const entries = action === "DeleteMessage" ? 1 : ((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries?: unknown[] }).Entries?.length ?? 0);
+        const entries =
+          action === "DeleteMessage"
+            ? 1
+            : ((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries?: unknown[] }).Entries?.length ?? 0);
         this.deleted += entries;
         this.lastDeleteAt = Date.now();
       });

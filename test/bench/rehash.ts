@@ -20,7 +20,13 @@ import { scratchDatabase } from "../support/database";
 const randomNumber = () => `010${String(Math.floor(Math.random() * 100_000_000)).padStart(8, "0")}`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: "string", default: "20000" }, recipients: { type: "string", default: "4000" }, keyed: { type: "string", default: "2000" } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: "string", default: "20000" },
+      recipients: { type: "string", default: "4000" },
+      keyed: { type: "string", default: "2000" },
+    },
+  });
   const rows = Number(values.rows);
   const numbers = Array.from({ length: Number(values.recipients) }, () => randomNumber());
   const keyedNumbers = Array.from({ length: Number(values.keyed) }, () => randomNumber());
@@ -37,7 +43,9 @@ async function main(): Promise<void> {
       ...keyedNumbers.map((number, index) => rowOf(`new-${index}`, number, hash(number))),
     ];
     for (let start = 0; start < all.length; start += 5_000) {
-      await database.db.query("INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ?", [all.slice(start, start + 5_000)]);
+      await database.db.query("INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ?", [
+        all.slice(start, start + 5_000),
+      ]);
     }
     await migrate(database.db);
     const started = process.hrtime.bigint();

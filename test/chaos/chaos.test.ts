@@ -27,7 +27,11 @@ function expectClean(report: ChaosReport): void {
   expect(report.sent, summary).to.be.above(0);
 }
 
-async function runScenario(context: Mocha.Context, options: Parameters<typeof ChaosRun.start>[1], chaos: (run: ChaosRun) => Promise<void>): Promise<ChaosReport> {
+async function runScenario(
+  context: Mocha.Context,
+  options: Parameters<typeof ChaosRun.start>[1],
+  chaos: (run: ChaosRun) => Promise<void>,
+): Promise<ChaosReport> {
   const run = await ChaosRun.start(context, options);
   try {
     await run.begin();
@@ -188,7 +192,14 @@ describe(`chaos (${LONG ? "long" : "short"} form)`, function () {
     const visibilityMs = 4_000;
     const pauses = scale(3, 30);
     // Few slots per worker, so that jobs last as long as the pauses do.
-    const options = { scenario: "pauses", jobs: scale(30, 100), workers: scale(4, 5), copies: 2, solapiLatencyMs: 1_500, env: { MESSAGING_CONCURRENCY: "4" } };
+    const options = {
+      scenario: "pauses",
+      jobs: scale(30, 100),
+      workers: scale(4, 5),
+      copies: 2,
+      solapiLatencyMs: 1_500,
+      env: { MESSAGING_CONCURRENCY: "4" },
+    };
     const report = await runScenario(this, options, (run) => pauseWorkers(run, pauses, visibilityMs));
     expectClean(report);
     expect(report.pauses).to.be.at.least(pauses);
@@ -204,7 +215,8 @@ describe(`chaos (${LONG ? "long" : "short"} form)`, function () {
       copies: 2,
       solapiLatencyMs: 300,
       env: { MESSAGING_CONCURRENCY: "5" },
-      plan: (db: Parameters<typeof planMultiTenant>[0], name: string, base: number, random: () => number) => planMultiTenant(db, name, base, random, keys),
+      plan: (db: Parameters<typeof planMultiTenant>[0], name: string, base: number, random: () => number) =>
+        planMultiTenant(db, name, base, random, keys),
     };
     const report = await runScenario(this, options, async (run) => {
       // Retries, lost answers and kills make jobs of one key meet claims left by another tenant's.
@@ -229,11 +241,22 @@ describe(`chaos (${LONG ? "long" : "short"} form)`, function () {
     // carrier (3000 meanwhile), undelivered at once (3104 not a KakaoTalk user), undelivered later.
     const report = await runScenario(
       this,
-      { scenario: "delivery", jobs: scale(60, 240), solapiLatencyMs: 100, deliveryResults: true, env: { MESSAGING_DELIVERY_CHECK_SECONDS: "1", MESSAGING_CONCURRENCY: "5" } },
+      {
+        scenario: "delivery",
+        jobs: scale(60, 240),
+        solapiLatencyMs: 100,
+        deliveryResults: true,
+        env: { MESSAGING_DELIVERY_CHECK_SECONDS: "1", MESSAGING_CONCURRENCY: "5" },
+      },
       async (run) => {
         run.fake.report = (message) => {
           const bucket = [...String(message.jobKey)].reduce((sum, character) => sum + character.charCodeAt(0), 0) % 4;
-          return [{ statusCode: "4000" }, { statusCode: "4000", afterMs: 2_500 }, { statusCode: "3104" }, { statusCode: "3022", afterMs: 1_500 }][bucket]!;
+          return [
+            { statusCode: "4000" },
+            { statusCode: "4000", afterMs: 2_500 },
+            { statusCode: "3104" },
+            { statusCode: "3022", afterMs: 1_500 },
+          ][bucket]!;
         };
         const killOne = async () => {
           await pause(run, 300, 900);
@@ -253,7 +276,17 @@ describe(`chaos (${LONG ? "long" : "short"} form)`, function () {
     const count = scale(50, 200);
     const nonce = () => `chaos-poison-${randomUUID()}`;
     const validJob = { tenant_id: 1, to: "010-3333-4444", text: "정상 안내", message_mode: "sms" };
-    const field = fc.constantFrom("tenant_id", "to", "text", "message_mode", "use_alimtalk_first", "reservation_id", "alimtalk_replacements", "created_at", "sender");
+    const field = fc.constantFrom(
+      "tenant_id",
+      "to",
+      "text",
+      "message_mode",
+      "use_alimtalk_first",
+      "reservation_id",
+      "alimtalk_replacements",
+      "created_at",
+      "sender",
+    );
     const wrongValue = fc.oneof(
       fc.constant(null),
       fc.integer({ min: -1_000, max: 0 }),

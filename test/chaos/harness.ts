@@ -8,16 +8,23 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { RowDataPacket } from "mysql2/promise";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { createSqsServer } from "local-aws-sqs";
+import type { RowDataPacket } from "mysql2/promise";
+import { type CreatedQueues, createQueues } from "../../worker/src/sqs/admin";
 import type { Db } from "../../worker/src/store/pool";
-import { createQueues, type CreatedQueues } from "../../worker/src/sqs/admin";
 import { workerEnv } from "../support/config";
 import { startTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import { SqsFaultProxy, TcpFaultProxy, TcpFaultProxyGroup } from "../support/fault-proxies";
-import { type ChaosJob, type ChaosPlan, planJobs, seededRandom, seedChaosTenants, type TenantPlan } from "./jobs";
+import { type ChaosJob, type ChaosPlan, planJobs, seedChaosTenants, seededRandom, type TenantPlan } from "./jobs";
 import { type DeadLetter, jobId, type LogRow, reconcile, type Tally } from "./reconcile";
 import { WorkerPool } from "./workers";
 
@@ -67,7 +74,11 @@ export interface ChaosReport extends Tally {
 }
 
 let tenantBase = 5000;
-const QUEUE_COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
+const QUEUE_COUNTS = [
+  "ApproximateNumberOfMessages",
+  "ApproximateNumberOfMessagesNotVisible",
+  "ApproximateNumberOfMessagesDelayed",
+] as const;
 
 export class ChaosRun {
   readonly random: () => number;
@@ -101,14 +112,25 @@ export class ChaosRun {
 
   static async start(context: Mocha.Context, options: ChaosOptions): Promise<ChaosRun> {
     const database = await startTestDatabase(context);
-    const emulator = await createSqsServer({ port: 0, hostname: "127.0.0.1", region: "ap-northeast-2", emulateQueueCreationLifecycle: false });
+    const emulator = await createSqsServer({
+      port: 0,
+      hostname: "127.0.0.1",
+      region: "ap-northeast-2",
+      emulateQueueCreationLifecycle: false,
+    });
     const endpoint = `http://127.0.0.1:${(emulator.address() as AddressInfo).port}`;
     const sqs = new SQSClient({ region: "ap-northeast-2", endpoint, credentials: { accessKeyId: "chaos", secretAccessKey: "chaos" } });
     const name = `chaos-${randomUUID().slice(0, 8)}`;
     // local-aws-sqs counts every ChangeMessageVisibility as a receive (docs/testing.md): each back-off
     // and each heartbeat of a slow send adds to the count, which there runs two to three times ahead
     // of real SQS's. maxReceiveCount 10 keeps its redrive from cutting short the attempts SQS gives.
-    const queues = await createQueues(sqs, { queueName: name, dlqName: `${name}-dlq`, waitSeconds: 1, visibilityTimeoutSeconds: 4, maxReceiveCount: 10 });
+    const queues = await createQueues(sqs, {
+      queueName: name,
+      dlqName: `${name}-dlq`,
+      waitSeconds: 1,
+      visibilityTimeoutSeconds: 4,
+      maxReceiveCount: 10,
+    });
     const sqsProxy = await new SqsFaultProxy(new URL(endpoint)).start();
     const dbUrl = new URL(database.url);
     const workerCount = options.workers ?? 2;
@@ -176,13 +198,22 @@ export class ChaosRun {
     while (this.draining) {
       const { Messages } = await this.sqs
         .send(
-          new ReceiveMessageCommand({ QueueUrl: this.queues.deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"], VisibilityTimeout: 30 }),
+          new ReceiveMessageCommand({
+            QueueUrl: this.queues.deadLetterQueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageAttributeNames: ["All"],
+            VisibilityTimeout: 30,
+          }),
         )
         .catch(() => ({ Messages: undefined }));
       if (!Messages?.length) continue;
       this.deadLetters.push(...Messages.map(deadLetterOf));
       await this.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.queues.deadLetterQueueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queues.deadLetterQueueUrl,
+          Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        }),
       );
     }
   }
@@ -208,7 +239,9 @@ export class ChaosRun {
   /** Sent messages still waiting for their final result (delivery checks on). */
   async resultsPending(): Promise<number> {
     if (!this.options.deliveryResults) return 0;
-    const [rows] = await this.database.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM message_log WHERE status = 'SENT' AND delivery_status IS NULL");
+    const [rows] = await this.database.db.query<RowDataPacket[]>(
+      "SELECT COUNT(*) AS n FROM message_log WHERE status = 'SENT' AND delivery_status IS NULL",
+    );
     return Number(rows[0]!.n);
   }
 
@@ -241,7 +274,9 @@ export class ChaosRun {
     await this.drainer;
     const left = await this.left(this.queues.queueUrl);
     if (!this.unsettled && left > 0) this.unsettled = `${left} messages were left in the job queue after the workers stopped`;
-    const [balanceRows] = await this.database.db.query<RowDataPacket[]>("SELECT id, credit_balance FROM tenants WHERE id IN (?)", [this.tenants.map((tenant) => tenant.id)]);
+    const [balanceRows] = await this.database.db.query<RowDataPacket[]>("SELECT id, credit_balance FROM tenants WHERE id IN (?)", [
+      this.tenants.map((tenant) => tenant.id),
+    ]);
     const tally = reconcile({
       jobs: this.jobs,
       poisonNonces: (this.options.poison ?? []).map((poison) => poison.nonce),
@@ -252,7 +287,9 @@ export class ChaosRun {
       balances: new Map(balanceRows.map((row) => [Number(row.id), String(row.credit_balance)])),
       defaults: this.defaults,
       unsettled: this.unsettled,
-      finalCodes: this.options.deliveryResults ? new Map(this.fake.accepted.map((message) => [message.messageId, this.fake.report(message).statusCode])) : undefined,
+      finalCodes: this.options.deliveryResults
+        ? new Map(this.fake.accepted.map((message) => [message.messageId, this.fake.report(message).statusCode]))
+        : undefined,
     });
     for (const [fault, times] of Object.entries(this.sqsProxy.injected)) this.count(`sqs ${fault}`, times);
     const [takenOver] = await this.database.db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM message_log WHERE attempts > 1");
@@ -261,7 +298,9 @@ export class ChaosRun {
     );
     const reasons: Record<string, number> = {};
     for (const row of unsettled) {
-      const reason = `${row.status}: ${String(row.failure_reason ?? "moved by SQS's redrive").replace(/\d{3,}/g, "N").slice(0, 160)}`;
+      const reason = `${row.status}: ${String(row.failure_reason ?? "moved by SQS's redrive")
+        .replace(/\d{3,}/g, "N")
+        .slice(0, 160)}`;
       reasons[reason] = (reasons[reason] ?? 0) + 1;
     }
     const report: ChaosReport = {

@@ -56,7 +56,14 @@ export interface ChaosPlan {
  * under contention), one with messaging disabled.
  */
 export async function seedChaosTenants(db: Db, base: number, jobCount: number): Promise<TenantPlan[]> {
-  const tenant = (id: number, credit: string, enabled: boolean): TenantPlan => ({ id, credit, enabled, prices: PRICES, senders: [], pfIds: [] });
+  const tenant = (id: number, credit: string, enabled: boolean): TenantPlan => ({
+    id,
+    credit,
+    enabled,
+    prices: PRICES,
+    senders: [],
+    pfIds: [],
+  });
   const tenants: TenantPlan[] = [
     tenant(base + 1, "1000000.00", true),
     tenant(base + 2, "1000000.00", true),

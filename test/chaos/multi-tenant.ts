@@ -31,15 +31,24 @@ export async function planMultiTenant(db: Db, run: string, base: number, random:
       senders: ["0311110001", "0311110002"],
       pfIds: ["KA01PF-ACADEMY1", "KA01PF-ACADEMY1B"],
     },
-    { id: base + 2, credit: "1000000.00", enabled: true, prices: { sms: "12.00", lms: "33.00", alimtalk: "9.00" }, senders: ["0322220001"], pfIds: ["KA01PF-ACADEMY2"] },
+    {
+      id: base + 2,
+      credit: "1000000.00",
+      enabled: true,
+      prices: { sms: "12.00", lms: "33.00", alimtalk: "9.00" },
+      senders: ["0322220001"],
+      pfIds: ["KA01PF-ACADEMY2"],
+    },
     { id: base + 3, credit: "1000000.00", enabled: true, prices: { sms: "15.00", lms: "35.00", alimtalk: "7.00" }, senders: [], pfIds: [] },
   ] as [TenantPlan, TenantPlan, TenantPlan];
   const tenants = [first, second, third];
   for (const statement of ALLOW_LISTS) await db.query(statement);
   for (const tenant of tenants) {
     await seedTenantPlan(db, tenant);
-    for (const sender of tenant.senders.slice(1)) await db.query("INSERT INTO tenant_senders (tenant_id, sender) VALUES (?, ?)", [tenant.id, sender]);
-    for (const pfId of tenant.pfIds.slice(1)) await db.query("INSERT INTO tenant_kakao_channels (tenant_id, pf_id) VALUES (?, ?)", [tenant.id, pfId]);
+    for (const sender of tenant.senders.slice(1))
+      await db.query("INSERT INTO tenant_senders (tenant_id, sender) VALUES (?, ?)", [tenant.id, sender]);
+    for (const pfId of tenant.pfIds.slice(1))
+      await db.query("INSERT INTO tenant_kakao_channels (tenant_id, pf_id) VALUES (?, ?)", [tenant.id, pfId]);
   }
 
   const jobs: ChaosJob[] = [];

@@ -119,7 +119,9 @@ function attribute(ledgers: Ledgers, violation: (text: string) => void): { byJob
     const key = message.customFields?.[JOB_KEY_FIELD];
     const tenant = message.customFields?.[TENANT_FIELD];
     const candidates = byRecipient.get(message.to) ?? [];
-    const matches = candidates.filter((job) => solapiJobKey(job.key) === key && (tenant === undefined || String(job.tenantId) === String(tenant)));
+    const matches = candidates.filter(
+      (job) => solapiJobKey(job.key) === key && (tenant === undefined || String(job.tenantId) === String(tenant)),
+    );
     if (key !== undefined && matches.length === 1) {
       const id = jobId(matches[0]!.tenantId, matches[0]!.key);
       byJob.set(id, [...(byJob.get(id) ?? []), message]);
@@ -129,7 +131,10 @@ function attribute(ledgers: Ledgers, violation: (text: string) => void): { byJob
     const what = `Solapi accepted ${message.type ?? "SMS"} ${message.messageId} to ${message.to}`;
     const jobs = candidates.map((job) => jobId(job.tenantId, job.key)).join(", ") || "none";
     if (key === undefined) violation(`${what} carrying no job key (that recipient's jobs: ${jobs})`);
-    else if (matches.length === 0) violation(`${what} under key ${key}${tenant === undefined ? "" : ` of tenant ${tenant}`}, which is no job of that recipient (its jobs: ${jobs})`);
+    else if (matches.length === 0)
+      violation(
+        `${what} under key ${key}${tenant === undefined ? "" : ` of tenant ${tenant}`}, which is no job of that recipient (its jobs: ${jobs})`,
+      );
     else violation(`${what} under key ${key} with no tenant: it could be the job of ${matches.map((job) => job.tenantId).join(" or ")}`);
   }
   return { byJob, stray };
@@ -162,7 +167,9 @@ export function reconcile(ledgers: Ledgers): Tally {
   const planned = new Set(ledgers.jobs.map((job) => jobId(job.tenantId, job.key)));
   // Matched on the body's own tenant_id: a bad body's may be any number.
   const lettersOf = (job: ChaosJob) =>
-    ledgers.deadLetters.filter((letter) => letter.key === job.key && (letter.tenantId === undefined || letter.tenantId === job.body.tenant_id));
+    ledgers.deadLetters.filter(
+      (letter) => letter.key === job.key && (letter.tenantId === undefined || letter.tenantId === job.body.tenant_id),
+    );
 
   for (const job of ledgers.jobs) {
     const id = jobId(job.tenantId, job.key);
@@ -185,7 +192,9 @@ export function reconcile(ledgers: Ledgers): Tally {
     if (job.expect && row && row.status !== job.expect) violation(`${id}: ended ${row.status}, expected ${job.expect}`);
     for (const letter of letters.filter((candidate) => candidate.error && !candidate.error.startsWith("invalid job:"))) {
       if (letter.jobKeyAttribute !== job.key || letter.tenantIdAttribute !== String(job.tenantId)) {
-        violation(`${id}: its DLQ copy carries job_key ${letter.jobKeyAttribute ?? "(none)"}, tenant_id ${letter.tenantIdAttribute ?? "(none)"}: a redrive would be another job`);
+        violation(
+          `${id}: its DLQ copy carries job_key ${letter.jobKeyAttribute ?? "(none)"}, tenant_id ${letter.tenantIdAttribute ?? "(none)"}: a redrive would be another job`,
+        );
       }
     }
     switch (row?.status) {
@@ -203,11 +212,17 @@ export function reconcile(ledgers: Ledgers): Tally {
           } else {
             const expected = final === "4000" ? "DELIVERED" : "UNDELIVERED";
             if (row.delivery_status !== expected || row.delivery_code !== final) {
-              violation(`${id}: delivery ${row.delivery_status ?? "NULL"} ${row.delivery_code ?? ""} recorded, Solapi's final result ${expected} ${final}`);
+              violation(
+                `${id}: delivery ${row.delivery_status ?? "NULL"} ${row.delivery_code ?? ""} recorded, Solapi's final result ${expected} ${final}`,
+              );
             }
             if (expected === "DELIVERED") tally.delivered += 1;
             else tally.undelivered += 1;
-            if (tenant) chargedWrongly(expected === "DELIVERED" ? cents(tenant.prices[channel]) : 0, `${channel} accepted, ${expected.toLowerCase()}`);
+            if (tenant)
+              chargedWrongly(
+                expected === "DELIVERED" ? cents(tenant.prices[channel]) : 0,
+                `${channel} accepted, ${expected.toLowerCase()}`,
+              );
           }
           if (valid && tenant) checkRoute(id, message, valid, tenant, ledgers.defaults, violation);
         }
@@ -268,7 +283,9 @@ export function reconcile(ledgers: Ledgers): Tally {
   for (const [id, row] of ledgers.rows) if (!planned.has(id)) violation(`send-log row ${id} (${row.status}) is no job's`);
 
   for (const tenant of ledgers.tenants) {
-    const charges = [...ledgers.rows.values()].filter((row) => row.tenant_id === tenant.id).reduce((sum, row) => sum + cents(row.amount_charged), 0);
+    const charges = [...ledgers.rows.values()]
+      .filter((row) => row.tenant_id === tenant.id)
+      .reduce((sum, row) => sum + cents(row.amount_charged), 0);
     const balance = cents(ledgers.balances.get(tenant.id) ?? "0");
     if (balance < 0) violation(`tenant ${tenant.id}: balance ${balance / 100} is negative`);
     if (balance !== cents(tenant.credit) - charges) {
@@ -280,11 +297,19 @@ export function reconcile(ledgers: Ledgers): Tally {
 }
 
 /** The sender and Kakao channel a message went from: the job's own choice, else its tenant's, else the environment's. */
-function checkRoute(id: string, message: AcceptedMessage, job: Job, tenant: TenantPlan, defaults: Ledgers["defaults"], violation: (text: string) => void): void {
+function checkRoute(
+  id: string,
+  message: AcceptedMessage,
+  job: Job,
+  tenant: TenantPlan,
+  defaults: Ledgers["defaults"],
+  violation: (text: string) => void,
+): void {
   const sender = job.sender ?? tenant.senders[0] ?? defaults.sender;
   if ((message.type !== "ATA" || message.from !== undefined) && message.from !== sender) {
     violation(`${id}: sent from ${message.from ?? "(no sender)"}, expected ${sender}`);
   }
   const pfId = job.pfId ?? tenant.pfIds[0] ?? defaults.pfId;
-  if (message.type === "ATA" && message.kakaoOptions?.pfId !== pfId) violation(`${id}: sent through Kakao channel ${message.kakaoOptions?.pfId}, expected ${pfId}`);
+  if (message.type === "ATA" && message.kakaoOptions?.pfId !== pfId)
+    violation(`${id}: sent through Kakao channel ${message.kakaoOptions?.pfId}, expected ${pfId}`);
 }

@@ -41,7 +41,14 @@ export class WorkerPool {
   private spawn(index: number): WorkerProcess {
     const worker = runCli(["worker"], this.envFor(index));
     if (this.log) {
-      worker.child.stdout!.on("data", (chunk: Buffer) => this.log!.write(chunk.toString("utf8").replace(/^/gm, `[${index}] `).replace(/\[\d+\] $/, "")));
+      worker.child.stdout!.on("data", (chunk: Buffer) =>
+        this.log!.write(
+          chunk
+            .toString("utf8")
+            .replace(/^/gm, `[${index}] `)
+            .replace(/\[\d+\] $/, ""),
+        ),
+      );
       worker.child.stderr!.on("data", (chunk: Buffer) => this.log!.write(`[${index} stderr] ${chunk.toString("utf8")}`));
     }
     void worker.exited.then(({ code, signal }) => {
@@ -65,7 +72,8 @@ export class WorkerPool {
    */
   pause(index: number, ms: number): { started: boolean; resumed: Promise<void> } {
     const worker = this.processes[index];
-    if (!worker || this.paused.has(index) || this.stopping || worker.child.exitCode !== null) return { started: false, resumed: Promise.resolve() };
+    if (!worker || this.paused.has(index) || this.stopping || worker.child.exitCode !== null)
+      return { started: false, resumed: Promise.resolve() };
     worker.child.kill("SIGSTOP");
     this.pauses += 1;
     this.note(index, `SIGSTOP for ${Math.round(ms)} ms`);

@@ -50,7 +50,10 @@ case "$1 $2" in
   "logs tail") echo '{"message":"schema up to date"}' ;;
 esac
 `;
-  for (const [name, text] of [["pulumi", pulumi], ["aws", aws]] as const) {
+  for (const [name, text] of [
+    ["pulumi", pulumi],
+    ["aws", aws],
+  ] as const) {
     writeFileSync(join(dir, name), text);
     chmodSync(join(dir, name), 0o755);
   }

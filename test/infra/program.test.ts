@@ -16,10 +16,7 @@ const key = (name: string) => `${PROJECT}:${name}`;
 
 async function withConfig(values: Record<string, string>, secrets: string[] = []): Promise<pulumi.Config> {
   await pulumi.runtime.setMocks(new RecordingMocks(), PROJECT, "dev", false);
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(values).map(([name, value]) => [key(name), value])),
-    secrets.map(key),
-  );
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([name, value]) => [key(name), value])), secrets.map(key));
   return new pulumi.Config(PROJECT);
 }
 
@@ -31,7 +28,15 @@ async function runProgram(values: Record<string, string>): Promise<{ mocks: Reco
   await pulumi.runtime.setMocks(mocks, PROJECT, "dev", false);
   const secrets = ["solapiApiKey", "solapiApiSecret"];
   pulumi.runtime.setAllConfig(
-    { "aws:region": "ap-northeast-2", ...Object.fromEntries(Object.entries({ solapiApiKey: "k", solapiApiSecret: "s", solapiSender: "0212345678", ...values }).map(([name, value]) => [key(name), value])) },
+    {
+      "aws:region": "ap-northeast-2",
+      ...Object.fromEntries(
+        Object.entries({ solapiApiKey: "k", solapiApiSecret: "s", solapiSender: "0212345678", ...values }).map(([name, value]) => [
+          key(name),
+          value,
+        ]),
+      ),
+    },
     secrets.map(key),
   );
   const path = require.resolve("../../infra/index");
@@ -54,12 +59,18 @@ describe("infrastructure: the program and its stack config", function () {
     const { mocks, program } = await runProgram({ maxTasks: "5", suffixQueueNames: "true" });
     expect(await valueOf(program.queueUrl as pulumi.Output<string>)).to.match(/academy-messaging-jobs-dev$/);
     const image = mocks.one("awsx:ecr:Image").inputs;
-    expect(image).to.include({ platform: "linux/amd64", dockerfile: resolve(__dirname, "../../Dockerfile"), context: resolve(__dirname, "../..") });
+    expect(image).to.include({
+      platform: "linux/amd64",
+      dockerfile: resolve(__dirname, "../../Dockerfile"),
+      context: resolve(__dirname, "../.."),
+    });
     // awsx names the image after a hash of the context path unless it has a tag (pulumi-awsx ecr/image.ts):
     // a fixed tag keeps the image (and its digest in ECR) when `pulumi up` runs from another checkout.
     expect(image.imageTag).to.equal("worker");
     const container = JSON.parse(mocks.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0];
-    expect(container.image).to.equal(`123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/academy-messaging-worker-dev@sha256:${"0".repeat(64)}`);
+    expect(container.image).to.equal(
+      `123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/academy-messaging-worker-dev@sha256:${"0".repeat(64)}`,
+    );
     expect(mocks.one("aws:appautoscaling/target:Target").inputs.maxCapacity).to.equal(5);
     expect(program.backlogPerTask).to.equal(3000);
   });
@@ -73,13 +84,20 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("outputs what operators and producers need: queue and DLQ ARNs, network, alarm topic, dashboard, the migration task", async () => {
     const { program } = await runProgram({ alarmTopicArn: "arn:aws:sns:ap-northeast-2:123456789012:ops" });
-    expect(await valueOf(program.queueArn as pulumi.Output<string>)).to.equal("arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs");
-    expect(await valueOf(program.deadLetterQueueArn as pulumi.Output<string>)).to.equal("arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs-dlq");
+    expect(await valueOf(program.queueArn as pulumi.Output<string>)).to.equal(
+      "arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs",
+    );
+    expect(await valueOf(program.deadLetterQueueArn as pulumi.Output<string>)).to.equal(
+      "arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs-dlq",
+    );
     expect(await valueOf(program.securityGroupId as pulumi.Output<string>)).to.equal("messaging-egress-only-id");
     expect(await valueOf(program.subnetIds as pulumi.Output<string[]>)).to.deep.equal(["subnet-a", "subnet-b"]);
     expect(program.alarmTopicArn).to.equal("arn:aws:sns:ap-northeast-2:123456789012:ops");
     expect(await valueOf(program.dashboardName as pulumi.Output<string>)).to.equal("academy-messaging-dev");
-    expect(await valueOf(program.migrationTask as pulumi.Output<{ cluster: string }>)).to.include({ cluster: "academy-messaging-dev", startedBy: "migrate" });
+    expect(await valueOf(program.migrationTask as pulumi.Output<{ cluster: string }>)).to.include({
+      cluster: "academy-messaging-dev",
+      startedBy: "migrate",
+    });
     expect(program.capacityMode).to.equal("fargate-spot");
   });
 
@@ -90,7 +108,9 @@ describe("infrastructure: the program and its stack config", function () {
     expect(mocks.ofType("aws:ecr/repository:Repository")).to.have.length(0);
     const statements = executionStatements(mocks);
     expect(statements.find((statement) => statement.Sid === "EcrLogin")).to.deep.include({ Resource: "*" });
-    expect(statements.find((statement) => statement.Sid === "PullImage")!.Resource).to.deep.equal(["arn:aws:ecr:ap-northeast-2:210987654321:repository/academy/worker"]);
+    expect(statements.find((statement) => statement.Sid === "PullImage")!.Resource).to.deep.equal([
+      "arn:aws:ecr:ap-northeast-2:210987654321:repository/academy/worker",
+    ]);
     expect(JSON.parse(mocks.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0].image).to.equal(imageUri);
   });
 
@@ -100,15 +120,24 @@ describe("infrastructure: the program and its stack config", function () {
   });
 
   it("ECR image URIs name their repository: tags, digests, paths, China regions; other registries do not", () => {
-    expect(ecrRepositoryArn("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker:1.0")).to.equal("arn:aws:ecr:ap-northeast-2:123456789012:repository/worker");
-    expect(ecrRepositoryArn("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/worker")).to.equal("arn:aws-cn:ecr:cn-north-1:123456789012:repository/team/worker");
+    expect(ecrRepositoryArn("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker:1.0")).to.equal(
+      "arn:aws:ecr:ap-northeast-2:123456789012:repository/worker",
+    );
+    expect(ecrRepositoryArn("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/worker")).to.equal(
+      "arn:aws-cn:ecr:cn-north-1:123456789012:repository/team/worker",
+    );
     expect(ecrRepositoryArn("public.ecr.aws/academy/worker:latest")).to.equal(undefined);
     expect(ecrRepositoryArn("docker.io/library/node:22")).to.equal(undefined);
   });
 
   it("reads numbers, booleans and lists as YAML types them, and keeps numeric-looking text as text", async () => {
     const config = await withConfig({ maxTasks: "4", solapiMock: "true", ec2InstanceTypes: '["t3.nano"]', solapiSender: "15881234" });
-    expect(readSettings(config)).to.deep.include({ maxTasks: 4, solapiMock: true, ec2InstanceTypes: ["t3.nano"], solapiSender: "15881234" });
+    expect(readSettings(config)).to.deep.include({
+      maxTasks: 4,
+      solapiMock: true,
+      ec2InstanceTypes: ["t3.nano"],
+      solapiSender: "15881234",
+    });
   });
 
   it("names every bad key at once", async () => {
@@ -118,12 +147,18 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("refuses a log retention CloudWatch does not offer", async () => {
     const config = await withConfig({ logRetentionDays: "10" });
-    expect(() => readSettings(config)).to.throw(StackConfigError, /logRetentionDays must be one of CloudWatch's retentions: 0, 1, 3, 5, 7, 14/);
+    expect(() => readSettings(config)).to.throw(
+      StackConfigError,
+      /logRetentionDays must be one of CloudWatch's retentions: 0, 1, 3, 5, 7, 14/,
+    );
   });
 
   it("ec2-spot: the shutdown budget is at most 90 s, with the reason; the default follows the mode", async () => {
     const tooLong = await withConfig({ capacityMode: "ec2-spot", shutdownTimeoutSeconds: "100", solapiMock: "true" });
-    expect(() => readSettings(tooLong)).to.throw(StackConfigError, /shutdownTimeoutSeconds must be at most 90 in ec2-spot mode: an EC2 Spot instance stops about 120 s after its notice/);
+    expect(() => readSettings(tooLong)).to.throw(
+      StackConfigError,
+      /shutdownTimeoutSeconds must be at most 90 in ec2-spot mode: an EC2 Spot instance stops about 120 s after its notice/,
+    );
     const ec2 = await withConfig({ capacityMode: "ec2-spot", solapiMock: "true" });
     expect(workerArgs(ec2, "dev", "image").worker.shutdownTimeoutSeconds).to.equal(90);
     const fargate = await withConfig({ solapiMock: "true", shutdownTimeoutSeconds: "110" });
@@ -133,16 +168,27 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("warm window and keep-alive: academy defaults, times and zones checked", async () => {
     const defaults = workerArgs(await withConfig({ solapiMock: "true" }), "dev", "image");
-    expect(defaults.scaling).to.deep.include({ minTasks: 0, keepAliveHours: 5, warmWindow: { tasks: 1, from: "07:00", until: "23:00", timezone: "Asia/Seoul" } });
+    expect(defaults.scaling).to.deep.include({
+      minTasks: 0,
+      keepAliveHours: 5,
+      warmWindow: { tasks: 1, from: "07:00", until: "23:00", timezone: "Asia/Seoul" },
+    });
     expect(defaults.capacity.instanceTypes).to.deep.equal(["t3.micro", "t3a.micro"]);
     const bad = await withConfig({ warmFrom: "7am", warmUntil: "24:00", timezone: "Korea/Seoul", keepAliveHours: "6" });
-    expect(() => readSettings(bad)).to.throw(StackConfigError, /warmFrom must be a time of day, HH:MM.*warmUntil must be.*timezone must be an IANA time zone.*keepAliveHours/s);
+    expect(() => readSettings(bad)).to.throw(
+      StackConfigError,
+      /warmFrom must be a time of day, HH:MM.*warmUntil must be.*timezone must be an IANA time zone.*keepAliveHours/s,
+    );
     const tooWarm = await withConfig({ warmTasks: "4", maxTasks: "3", solapiMock: "true" });
     expect(() => readSettings(tooWarm)).to.throw(StackConfigError, /warmTasks must not exceed maxTasks/);
   });
 
   it("passes the new worker settings: delivery checks, metrics, mock text hidden unless asked", async () => {
-    const args = workerArgs(await withConfig({ solapiMock: "true", deliveryCheckSeconds: "600", solapiMockShowText: "true", metrics: "false" }), "dev", "image");
+    const args = workerArgs(
+      await withConfig({ solapiMock: "true", deliveryCheckSeconds: "600", solapiMockShowText: "true", metrics: "false" }),
+      "dev",
+      "image",
+    );
     expect(args.worker).to.deep.include({ deliveryCheckSeconds: 600, metrics: false });
     expect(args.solapi.mockShowText).to.equal(true);
     const defaults = workerArgs(await withConfig({ solapiMock: "true" }), "dev", "image");
@@ -153,7 +199,10 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("refuses mock mode together with a database: mock sends would charge tenants", async () => {
     const config = await withConfig({ solapiMock: "true", databaseUrl: "mysql://worker:pw@db:3306/academy" }, ["databaseUrl"]);
-    expect(() => workerArgs(config, "dev", "image")).to.throw(StackConfigError, /solapiMock cannot be true with a databaseUrl: mock sends would charge tenants/);
+    expect(() => workerArgs(config, "dev", "image")).to.throw(
+      StackConfigError,
+      /solapiMock cannot be true with a databaseUrl: mock sends would charge tenants/,
+    );
   });
 
   it("requires the Solapi secrets unless the stack runs in mock mode", async () => {

@@ -25,7 +25,11 @@ describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
       "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
     );
     const template = built.mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
-    expect(template).to.deep.include({ imageId: "ami-ecs-optimized", instanceType: "t3.micro", creditSpecification: { cpuCredits: "standard" } });
+    expect(template).to.deep.include({
+      imageId: "ami-ecs-optimized",
+      instanceType: "t3.micro",
+      creditSpecification: { cpuCredits: "standard" },
+    });
     expect(template.metadataOptions).to.deep.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
     const userData = Buffer.from(template.userData, "base64").toString("utf8");
     expect(userData).to.contain("ECS_CLUSTER=academy-messaging-dev");
@@ -39,8 +43,14 @@ describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
     const group = built.mocks.one("aws:autoscaling/group:Group").inputs;
     // One instance more than the workers need: room for a one-off migration task.
     expect(group).to.include({ minSize: 0, maxSize: 4, protectFromScaleIn: true, capacityRebalance: true });
-    expect(group.mixedInstancesPolicy.instancesDistribution).to.deep.include({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0 });
-    expect(group.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([{ instanceType: "t3.micro" }, { instanceType: "t3a.micro" }]);
+    expect(group.mixedInstancesPolicy.instancesDistribution).to.deep.include({
+      onDemandBaseCapacity: 0,
+      onDemandPercentageAboveBaseCapacity: 0,
+    });
+    expect(group.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([
+      { instanceType: "t3.micro" },
+      { instanceType: "t3a.micro" },
+    ]);
     const provider = built.mocks.one("aws:ecs/capacityProvider:CapacityProvider").inputs.autoScalingGroupProvider;
     expect(provider).to.deep.include({ managedTerminationProtection: "ENABLED", managedDraining: "ENABLED" });
     expect(provider.managedScaling).to.deep.include({ status: "ENABLED", targetCapacity: 100 });
@@ -54,19 +64,33 @@ describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
     expect(task).to.deep.include({ networkMode: "bridge", requiresCompatibilities: ["EC2"] });
     expect(task.cpu).to.equal(undefined);
     const container = containerOf(built.mocks);
-    expect(container).to.include({ memoryReservation: 256, memory: 384, stopTimeout: 120, readonlyRootFilesystem: true, user: "1000:1000" });
+    expect(container).to.include({
+      memoryReservation: 256,
+      memory: 384,
+      stopTimeout: 120,
+      readonlyRootFilesystem: true,
+      user: "1000:1000",
+    });
     expect(environmentOf(built.mocks)).to.include({ NODE_OPTIONS: "--max-old-space-size=192", MESSAGING_SHUTDOWN_TIMEOUT: "90" });
   });
 
   it("its own cluster name (…-ec2): switching modes replaces cluster, capacity providers and service instead of a failing in-place update", () => {
     expect(built.mocks.one("aws:ecs/cluster:Cluster").inputs.name).to.equal("academy-messaging-dev-ec2");
-    expect(built.mocks.one("aws:ecs/service:Service").inputs).to.include({ forceNewDeployment: true, cluster: "arn:aws:ecs:ap-northeast-2:123456789012:academy-messaging-dev-ec2" });
-    expect(built.mocks.one("aws:appautoscaling/target:Target").inputs.resourceId).to.equal("service/academy-messaging-dev-ec2/academy-messaging-worker");
+    expect(built.mocks.one("aws:ecs/service:Service").inputs).to.include({
+      forceNewDeployment: true,
+      cluster: "arn:aws:ecs:ap-northeast-2:123456789012:academy-messaging-dev-ec2",
+    });
+    expect(built.mocks.one("aws:appautoscaling/target:Target").inputs.resourceId).to.equal(
+      "service/academy-messaging-dev-ec2/academy-messaging-worker",
+    );
   });
 
   it("migration task: on the Spot instances' capacity provider, bridge networking (no network configuration)", async () => {
     const task = await valueOf(built.stack.migrationTask);
-    expect(task).to.deep.include({ cluster: "academy-messaging-dev-ec2", capacityProviderStrategy: [{ capacityProvider: "academy-messaging-dev-spot", weight: 1, base: 0 }] });
+    expect(task).to.deep.include({
+      cluster: "academy-messaging-dev-ec2",
+      capacityProviderStrategy: [{ capacityProvider: "academy-messaging-dev-spot", weight: 1, base: 0 }],
+    });
     expect(task).not.to.have.property("networkConfiguration");
     expect(task.overrides).to.deep.equal({ containerOverrides: [{ name: "worker", command: ["migrate"] }] });
   });

@@ -22,7 +22,14 @@ describe("infrastructure: buildWorker, scaling variants", function () {
 
   it("a custom window and keep-alive period, and neither when switched off", async () => {
     const custom = await build(
-      argsFor({ scaling: { ...argsFor().scaling, maxTasks: 4, warmWindow: { tasks: 2, from: "06:30", until: "22:15", timezone: "Asia/Seoul" }, keepAliveHours: 3 } }),
+      argsFor({
+        scaling: {
+          ...argsFor().scaling,
+          maxTasks: 4,
+          warmWindow: { tasks: 2, from: "06:30", until: "22:15", timezone: "Asia/Seoul" },
+          keepAliveHours: 3,
+        },
+      }),
     );
     const actions = custom.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction").map((action) => action.inputs);
     expect(actions.map((action) => [action.schedule, action.scalableTargetAction])).to.deep.equal([
@@ -32,7 +39,9 @@ describe("infrastructure: buildWorker, scaling variants", function () {
     // Closed 22:15–06:30: 3 h after closing, then every 3 h while closed.
     expect(custom.mocks.one("aws:scheduler/schedule:Schedule").inputs.scheduleExpression).to.equal("cron(15 1,4 * * ? *)");
 
-    const off = await build(argsFor({ scaling: { ...argsFor().scaling, warmWindow: { ...argsFor().scaling.warmWindow, tasks: 0 }, keepAliveHours: 0 } }));
+    const off = await build(
+      argsFor({ scaling: { ...argsFor().scaling, warmWindow: { ...argsFor().scaling.warmWindow, tasks: 0 }, keepAliveHours: 0 } }),
+    );
     expect(off.mocks.ofType("aws:appautoscaling/scheduledAction:ScheduledAction")).to.have.length(0);
     expect(off.mocks.ofType("aws:scheduler/schedule:Schedule")).to.have.length(0);
     expect(off.mocks.one("aws:appautoscaling/target:Target").inputs.minCapacity).to.equal(0);
@@ -46,7 +55,9 @@ describe("infrastructure: buildWorker, scaling variants", function () {
     expect(keepAliveCron(scaling({ warmWindow: window("07:00", "23:00"), keepAliveHours: 2 }))).to.equal("cron(0 1,3,5 * * ? *)");
     expect(keepAliveCron(scaling({ warmWindow: window("07:00", "03:00"), keepAliveHours: 5 }))).to.equal(undefined);
     expect(keepAliveCron(scaling({ warmWindow: window("20:00", "08:00"), keepAliveHours: 5 }))).to.equal("cron(0 13,18 * * ? *)");
-    expect(keepAliveCron(scaling({ warmWindow: { ...window("07:00", "23:00"), tasks: 0 }, keepAliveHours: 4 }))).to.equal("cron(0 */4 * * ? *)");
+    expect(keepAliveCron(scaling({ warmWindow: { ...window("07:00", "23:00"), tasks: 0 }, keepAliveHours: 4 }))).to.equal(
+      "cron(0 */4 * * ? *)",
+    );
   });
 
   it("a recipient hash key from the config is used as given: nothing generated", async () => {

@@ -7,7 +7,17 @@ import { expect } from "chai";
 import { backlogSteps, dailyAt } from "../../infra/scaling";
 import { isKeepAlive } from "../../worker/src/consumer/keep-alive";
 import { GENERATED_PASSWORD, valueOf } from "../support/pulumi-mocks";
-import { SOLAPI_KEY, SOLAPI_SECRET, DATABASE_URL, argsFor, type Built, build, containerOf, environmentOf, statements } from "../support/worker-stack";
+import {
+  argsFor,
+  type Built,
+  build,
+  containerOf,
+  DATABASE_URL,
+  environmentOf,
+  SOLAPI_KEY,
+  SOLAPI_SECRET,
+  statements,
+} from "../support/worker-stack";
 
 describe("infrastructure: buildWorker (fargate-spot, the default)", function () {
   this.timeout(30_000);
@@ -19,14 +29,22 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
   it("queue: visibility 60 s, long polling 20 s, SSE, redrive to the DLQ after 3 receives", () => {
     const queue = built.mocks.one("aws:sqs/queue:Queue", "messaging-queue").inputs;
     const dlq = built.mocks.one("aws:sqs/queue:Queue", "messaging-dlq").inputs;
-    expect(queue).to.include({ name: "academy-messaging-jobs", visibilityTimeoutSeconds: 60, receiveWaitTimeSeconds: 20, sqsManagedSseEnabled: true });
+    expect(queue).to.include({
+      name: "academy-messaging-jobs",
+      visibilityTimeoutSeconds: 60,
+      receiveWaitTimeSeconds: 20,
+      sqsManagedSseEnabled: true,
+    });
     expect(JSON.parse(queue.redrivePolicy)).to.deep.equal({
       deadLetterTargetArn: "arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs-dlq",
       maxReceiveCount: 3,
     });
     expect(dlq).to.include({ name: "academy-messaging-jobs-dlq", messageRetentionSeconds: 1_209_600, sqsManagedSseEnabled: true });
     const allow = JSON.parse(built.mocks.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy").inputs.redriveAllowPolicy);
-    expect(allow).to.deep.equal({ redrivePermission: "byQueue", sourceQueueArns: ["arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs"] });
+    expect(allow).to.deep.equal({
+      redrivePermission: "byQueue",
+      sourceQueueArns: ["arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs"],
+    });
   });
 
   it("secrets: SSM SecureStrings that stay Pulumi secrets, passed with valueFrom; no plaintext anywhere else", async () => {
@@ -42,12 +60,18 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       { name: "SOLAPI_API_KEY", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/solapi-api-key" },
       { name: "SOLAPI_API_SECRET", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/solapi-api-secret" },
       { name: "DATABASE_URL", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/database-url" },
-      { name: "MESSAGING_RECIPIENT_HASH_SECRET", valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/recipient-hash-secret" },
+      {
+        name: "MESSAGING_RECIPIENT_HASH_SECRET",
+        valueFrom: "arn:aws:ssm:ap-northeast-2:123456789012:/academy-messaging/dev/recipient-hash-secret",
+      },
     ]);
     const elsewhere = JSON.stringify(
-      built.mocks.resources.filter((resource) => !["aws:ssm/parameter:Parameter", "random:index/randomPassword:RandomPassword"].includes(resource.type)),
+      built.mocks.resources.filter(
+        (resource) => !["aws:ssm/parameter:Parameter", "random:index/randomPassword:RandomPassword"].includes(resource.type),
+      ),
     );
-    for (const plaintext of [SOLAPI_KEY, SOLAPI_SECRET, "plaintext-db-pass", GENERATED_PASSWORD]) expect(elsewhere).not.to.contain(plaintext);
+    for (const plaintext of [SOLAPI_KEY, SOLAPI_SECRET, "plaintext-db-pass", GENERATED_PASSWORD])
+      expect(elsewhere).not.to.contain(plaintext);
   });
 
   it("the recipient hash key is generated once by the stack (48 letters and digits) and stored like the others", async () => {
@@ -75,11 +99,21 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
 
   it("container: stopTimeout 120, an init, non-root, read-only root filesystem, awslogs", () => {
     const container = containerOf(built.mocks);
-    expect(container).to.deep.include({ name: "worker", essential: true, stopTimeout: 120, user: "1000:1000", readonlyRootFilesystem: true });
+    expect(container).to.deep.include({
+      name: "worker",
+      essential: true,
+      stopTimeout: 120,
+      user: "1000:1000",
+      readonlyRootFilesystem: true,
+    });
     expect(container.linuxParameters).to.deep.equal({ initProcessEnabled: true });
     expect(container.logConfiguration).to.deep.equal({
       logDriver: "awslogs",
-      options: { "awslogs-group": "/ecs/academy-messaging-worker/dev", "awslogs-region": "ap-northeast-2", "awslogs-stream-prefix": "worker" },
+      options: {
+        "awslogs-group": "/ecs/academy-messaging-worker/dev",
+        "awslogs-region": "ap-northeast-2",
+        "awslogs-stream-prefix": "worker",
+      },
     });
     expect(built.mocks.one("aws:cloudwatch/logGroup:LogGroup").inputs).to.include({ retentionInDays: 14 });
   });
@@ -111,7 +145,8 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
     expect(target.resourceId).to.equal("service/academy-messaging-dev/academy-messaging-worker");
     expect(built.stack.scaling.backlogPerTask).to.equal(3000);
 
-    const backlog = built.mocks.one("aws:appautoscaling/policy:Policy", "messaging-tasks-for-backlog").inputs.stepScalingPolicyConfiguration;
+    const backlog = built.mocks.one("aws:appautoscaling/policy:Policy", "messaging-tasks-for-backlog").inputs
+      .stepScalingPolicyConfiguration;
     expect(backlog).to.deep.include({ adjustmentType: "ExactCapacity", metricAggregationType: "Maximum" });
     expect(backlog.stepAdjustments).to.deep.equal([
       { metricIntervalLowerBound: "0", metricIntervalUpperBound: "3000", scalingAdjustment: 1 },
@@ -119,7 +154,12 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       { metricIntervalLowerBound: "6000", scalingAdjustment: 3 },
     ]);
     const busy = built.mocks.one("aws:cloudwatch/metricAlarm:MetricAlarm", "messaging-queue-has-work").inputs;
-    expect(busy).to.include({ comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching" });
+    expect(busy).to.include({
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: "notBreaching",
+    });
     expect(busy.alarmActions).to.deep.equal(["arn:aws:appautoscaling:ap-northeast-2:123456789012:messaging-tasks-for-backlog"]);
     expect(busy.metricQueries.find((query: any) => query.returnData).expression).to.equal("visible + inflight");
     expect(busy.metricQueries.map((query: any) => query.metric?.metricName).filter(Boolean)).to.deep.equal([
@@ -128,7 +168,13 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
     ]);
 
     const idle = built.mocks.one("aws:cloudwatch/metricAlarm:MetricAlarm", "messaging-queue-idle").inputs;
-    expect(idle).to.include({ comparisonOperator: "LessThanOrEqualToThreshold", threshold: 0, evaluationPeriods: 15, datapointsToAlarm: 15, treatMissingData: "breaching" });
+    expect(idle).to.include({
+      comparisonOperator: "LessThanOrEqualToThreshold",
+      threshold: 0,
+      evaluationPeriods: 15,
+      datapointsToAlarm: 15,
+      treatMissingData: "breaching",
+    });
     const toZero = built.mocks.one("aws:appautoscaling/policy:Policy", "messaging-idle-to-minimum").inputs.stepScalingPolicyConfiguration;
     expect(toZero.stepAdjustments).to.deep.equal([{ metricIntervalUpperBound: "0", scalingAdjustment: 0 }]);
   });
@@ -157,7 +203,12 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
 
   it("IAM execution role: its log group, its image, its parameters and their key, statement by statement", () => {
     expect(statements(built.mocks, "messaging-execution-policy")).to.deep.equal([
-      { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: ["arn:aws:cloudwatch:ap-northeast-2:123456789012:/ecs/academy-messaging-worker/dev:*"] },
+      {
+        Sid: "WriteLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: ["arn:aws:cloudwatch:ap-northeast-2:123456789012:/ecs/academy-messaging-worker/dev:*"],
+      },
       { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
       {
         Sid: "PullImage",
@@ -190,8 +241,12 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
     for (const policy of built.mocks.ofType("aws:iam/rolePolicy:RolePolicy")) {
       for (const statement of JSON.parse(policy.inputs.policy).Statement) {
         const actions: string[] = [statement.Action].flat();
-        expect(actions.some((action) => action.includes("*")), `${policy.name} ${statement.Sid}`).to.equal(false);
-        if ([statement.Resource].flat().includes("*")) expect(actions, `${policy.name} ${statement.Sid}`).to.deep.equal(["ecr:GetAuthorizationToken"]);
+        expect(
+          actions.some((action) => action.includes("*")),
+          `${policy.name} ${statement.Sid}`,
+        ).to.equal(false);
+        if ([statement.Resource].flat().includes("*"))
+          expect(actions, `${policy.name} ${statement.Sid}`).to.deep.equal(["ecr:GetAuthorizationToken"]);
       }
     }
   });
@@ -208,8 +263,16 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       alarmActions: [topicArn],
     });
     const oldest = built.mocks.one("aws:cloudwatch/metricAlarm:MetricAlarm", "messaging-oldest-job-too-old").inputs;
-    expect(oldest).to.deep.include({ metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "academy-messaging-jobs" }, threshold: 600, alarmActions: [topicArn] });
-    expect(built.mocks.one("aws:sns/topicSubscription:TopicSubscription").inputs).to.include({ protocol: "email", endpoint: "ops@academy.example" });
+    expect(oldest).to.deep.include({
+      metricName: "ApproximateAgeOfOldestMessage",
+      dimensions: { QueueName: "academy-messaging-jobs" },
+      threshold: 600,
+      alarmActions: [topicArn],
+    });
+    expect(built.mocks.one("aws:sns/topicSubscription:TopicSubscription").inputs).to.include({
+      protocol: "email",
+      endpoint: "ops@academy.example",
+    });
   });
 
   it("the service leaves its task count to Application Auto Scaling and waits for the capacity providers", () => {
@@ -234,7 +297,11 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       scalableDimension: "ecs:service:DesiredCount",
       scalableTargetAction: { minCapacity: 1, maxCapacity: 3 },
     });
-    expect(actions[1]).to.deep.include({ name: "academy-messaging-dev-warm-until", schedule: "cron(0 23 * * ? *)", scalableTargetAction: { minCapacity: 0, maxCapacity: 3 } });
+    expect(actions[1]).to.deep.include({
+      name: "academy-messaging-dev-warm-until",
+      schedule: "cron(0 23 * * ? *)",
+      scalableTargetAction: { minCapacity: 0, maxCapacity: 3 },
+    });
     // A new stack (or a replaced service) errs warm: one task until the evening action, not zero until the morning.
     expect(built.mocks.one("aws:appautoscaling/target:Target").inputs.minCapacity).to.equal(1);
     expect(built.mocks.one("aws:ecs/service:Service").inputs.desiredCount).to.equal(1);
@@ -256,7 +323,12 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
     const trust = JSON.parse(built.mocks.one("aws:iam/role:Role", "messaging-keep-alive-role").inputs.assumeRolePolicy);
     expect(trust.Statement[0].Principal).to.deep.equal({ Service: "scheduler.amazonaws.com" });
     expect(statements(built.mocks, "messaging-keep-alive-policy")).to.deep.equal([
-      { Sid: "SendKeepAlive", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: ["arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs"] },
+      {
+        Sid: "SendKeepAlive",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage"],
+        Resource: ["arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs"],
+      },
     ]);
   });
 
@@ -279,7 +351,8 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       "arn:aws:cloudwatch:ap-northeast-2:123456789012:messaging-dlq-not-empty",
       "arn:aws:cloudwatch:ap-northeast-2:123456789012:messaging-oldest-job-too-old",
     ]);
-    for (const widget of widgets.filter((widget) => widget.type === "metric")) expect(widget.properties.region, widget.properties.title).to.equal("ap-northeast-2");
+    for (const widget of widgets.filter((widget) => widget.type === "metric"))
+      expect(widget.properties.region, widget.properties.title).to.equal("ap-northeast-2");
   });
 
   it("migration task: the stack's task definition running `migrate` on on-demand Fargate, in the stack's subnets and security group", async () => {
@@ -290,7 +363,9 @@ describe("infrastructure: buildWorker (fargate-spot, the default)", function () 
       startedBy: "migrate",
       overrides: { containerOverrides: [{ name: "worker", command: ["migrate"] }] },
       capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
-      networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["messaging-egress-only-id"], assignPublicIp: "ENABLED" } },
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["messaging-egress-only-id"], assignPublicIp: "ENABLED" },
+      },
     });
   });
 });

@@ -59,7 +59,9 @@ describe("commands and the producer API", function () {
     const { code } = await stress.exited;
     const output = stress.stdout.join("\n");
     expect(code, stress.stderr.join("")).to.equal(0);
-    expect(output).to.match(/^60 jobs: 60 sent, 0 failed, 0 dead-lettered, 0 retries, in [\d.]+ s = [\d.]+ jobs\/s \(concurrency 10, Solapi mock\)$/m);
+    expect(output).to.match(
+      /^60 jobs: 60 sent, 0 failed, 0 dead-lettered, 0 retries, in [\d.]+ s = [\d.]+ jobs\/s \(concurrency 10, Solapi mock\)$/m,
+    );
   });
 
   describe("producer API", () => {
@@ -94,7 +96,9 @@ describe("commands and the producer API", function () {
           { key: "#{clinic_name}", value: "영어" },
         ],
       });
-      expect(body.business_idempotency_key).to.equal(enqueued.idempotencyKey).and.to.match(/^[0-9a-f-]{36}$/);
+      expect(body.business_idempotency_key)
+        .to.equal(enqueued.idempotencyKey)
+        .and.to.match(/^[0-9a-f-]{36}$/);
       expect(Date.parse(body.created_at)).to.be.closeTo(Date.now(), 60_000);
     });
 

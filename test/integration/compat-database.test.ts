@@ -53,8 +53,20 @@ describe("compatibility with the database: Django's tenants, the Python producer
   it("a landline `to`: message_log FAILED with the reason, nothing sent, nothing charged", async () => {
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "100.00" });
-    const key = await deliver({ tenant_id: tenant, to: "02-123-4567", text: "[한빛학원] 출석 알림", sender: null, created_at: CREATED_AT, message_mode: "sms" });
-    expect(await logRow(database.db, key)).to.include({ status: "FAILED", failure_reason: UNREACHABLE_RECIPIENT, amount_charged: "0.00", tenant_id: tenant });
+    const key = await deliver({
+      tenant_id: tenant,
+      to: "02-123-4567",
+      text: "[한빛학원] 출석 알림",
+      sender: null,
+      created_at: CREATED_AT,
+      message_mode: "sms",
+    });
+    expect(await logRow(database.db, key)).to.include({
+      status: "FAILED",
+      failure_reason: UNREACHABLE_RECIPIENT,
+      amount_charged: "0.00",
+      tenant_id: tenant,
+    });
     expect(await balanceOf(database.db, tenant)).to.equal("100.00");
     expect(fake.sendRequests).to.deep.equal([]);
     await stopWorker();
@@ -85,7 +97,15 @@ describe("compatibility with the database: Django's tenants, the Python producer
   it("a tenant's own sender and channel, when set, still come first", async () => {
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "100.00", sender: "0311234567", pfId: "KA01PF-ACADEMY" });
-    const key = await deliver({ tenant_id: tenant, to: "010-1234-5678", text: "안내", sender: null, created_at: CREATED_AT, message_mode: "both", use_alimtalk_first: true });
+    const key = await deliver({
+      tenant_id: tenant,
+      to: "010-1234-5678",
+      text: "안내",
+      sender: null,
+      created_at: CREATED_AT,
+      message_mode: "both",
+      use_alimtalk_first: true,
+    });
     const [message] = fake.acceptedFor(key);
     expect(message).to.deep.include({ from: "0311234567" });
     expect(message!.kakaoOptions).to.deep.include({ pfId: "KA01PF-ACADEMY" });

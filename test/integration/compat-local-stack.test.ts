@@ -54,10 +54,13 @@ describe("the local stack: a mock-mode worker on its own SQS endpoint", function
         .that.deep.equals(['MESSAGING_LOCAL_SQS_PORT must be a whole number from 0 to 65535 (got "http")']);
     });
 
-    it("mock mode has a default sender, so `\"sender\": null` jobs go out; SOLAPI_SENDER wins; live mode has none", () => {
+    it('mock mode has a default sender, so `"sender": null` jobs go out; SOLAPI_SENDER wins; live mode has none', () => {
       expect(loadConfig({ SOLAPI_MOCK: "true" }).solapi.sender).to.equal(MOCK_DEFAULT_SENDER);
       expect(loadConfig({ SOLAPI_MOCK: "true", SOLAPI_SENDER: "0311234567" }).solapi.sender).to.equal("0311234567");
-      expect(() => loadConfig({ SOLAPI_API_KEY: "k", SOLAPI_API_SECRET: "s" })).to.throw(ConfigError, "SOLAPI_SENDER is required unless SOLAPI_MOCK=true");
+      expect(() => loadConfig({ SOLAPI_API_KEY: "k", SOLAPI_API_SECRET: "s" })).to.throw(
+        ConfigError,
+        "SOLAPI_SENDER is required unless SOLAPI_MOCK=true",
+      );
     });
   });
 
@@ -91,7 +94,10 @@ describe("the local stack: a mock-mode worker on its own SQS endpoint", function
       expect(String(local!.message)).to.match(/^local SQS endpoint ready/);
       const endpoint = String(local!.endpoint);
       expect(endpoint).to.match(/^http:\/\/localhost:\d+$/);
-      expect(local).to.include({ listening: `0.0.0.0:${new URL(endpoint).port}`, queue_url: `${endpoint}/123456789012/academy-messaging-jobs` });
+      expect(local).to.include({
+        listening: `0.0.0.0:${new URL(endpoint).port}`,
+        queue_url: `${endpoint}/123456789012/academy-messaging-jobs`,
+      });
       expect(ready).to.include({ default_sender: MOCK_DEFAULT_SENDER, wait_seconds: 1, queue_url: local!.queue_url });
       const howTo = worker.stderr.join("");
       expect(howTo).to.contain(`aws --endpoint-url ${endpoint} --region ap-northeast-2`);
@@ -100,13 +106,26 @@ describe("the local stack: a mock-mode worker on its own SQS endpoint", function
 
       // The Django side, endpoint_url changed: any credentials, the queue looked up by name, MessageGroupId = tenant.
       const reachable = endpoint.replace("localhost", "127.0.0.1");
-      producer = new SQSClient({ region: "ap-northeast-2", endpoint: reachable, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+      producer = new SQSClient({
+        region: "ap-northeast-2",
+        endpoint: reachable,
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      });
       const { QueueUrl } = await producer.send(new GetQueueUrlCommand({ QueueName: "academy-messaging-jobs" }));
       const { Attributes } = await producer.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }));
       expect(Attributes).to.include({ VisibilityTimeout: "60", ReceiveMessageWaitTimeSeconds: "20" });
       expect(JSON.parse(Attributes!.RedrivePolicy!)).to.include({ maxReceiveCount: 3 });
-      const body = { tenant_id: 12, to: "01012345678", text: "[한빛학원] 출석 알림", sender: null, created_at: "2026-11-30T06:12:45.123456+00:00", message_mode: "sms" };
-      const { MessageId } = await producer.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(body), MessageGroupId: "12" }));
+      const body = {
+        tenant_id: 12,
+        to: "01012345678",
+        text: "[한빛학원] 출석 알림",
+        sender: null,
+        created_at: "2026-11-30T06:12:45.123456+00:00",
+        message_mode: "sms",
+      };
+      const { MessageId } = await producer.send(
+        new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(body), MessageGroupId: "12" }),
+      );
       const sent = await worker.waitForLine((line) => line.message === "job sent" && line.job === MessageId);
       expect(sent).to.include({ tenant_id: 12, channel: "sms", to: "010****5678" });
       const printed = worker.stderr.join("");
@@ -116,8 +135,18 @@ describe("the local stack: a mock-mode worker on its own SQS endpoint", function
 
       // Older botocore speaks SQS's Query protocol: form-encoded, XML answers.
       const queryBody = { ...body, text: "[한빛학원] 하원 알림" };
-      const form = new URLSearchParams({ Action: "SendMessage", Version: "2012-11-05", QueueUrl: QueueUrl!, MessageBody: JSON.stringify(queryBody), MessageGroupId: "12" });
-      const answer = await fetch(reachable, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
+      const form = new URLSearchParams({
+        Action: "SendMessage",
+        Version: "2012-11-05",
+        QueueUrl: QueueUrl!,
+        MessageBody: JSON.stringify(queryBody),
+        MessageGroupId: "12",
+      });
+      const answer = await fetch(reachable, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: form,
+      });
       const queryId = /<MessageId>([^<]+)<\/MessageId>/.exec(await answer.text())?.[1];
       expect(answer.status).to.equal(200);
       await worker.waitForLine((line) => line.message === "job sent" && line.job === queryId);
@@ -130,7 +159,9 @@ describe("the local stack: a mock-mode worker on its own SQS endpoint", function
       const stress = runCli(["stress", "--endpoint", reachable, "--count", "5"], env());
       const { code } = await stress.exited;
       expect(code, stress.stderr.join("")).to.equal(0);
-      expect(stress.stdout.join("\n")).to.match(/^enqueued 5 jobs \(run [0-9a-f]+\) on http:\/\/localhost:\d+\/123456789012\/academy-messaging-jobs in/m);
+      expect(stress.stdout.join("\n")).to.match(
+        /^enqueued 5 jobs \(run [0-9a-f]+\) on http:\/\/localhost:\d+\/123456789012\/academy-messaging-jobs in/m,
+      );
       await waitFor(() => sentLines(worker!).length === 7, 20_000, "the five stress jobs sent");
 
       worker.child.kill("SIGTERM");

@@ -34,7 +34,8 @@ const alimtalkWithSubstitute = (key: string, text: string, templateId: string, v
   customFields: { jobKey: key, tenantId: "12" },
 });
 
-const LMS_TEXT = "[한빛학원] 12월 보강 안내\n12월 24일(수)부터 26일(금)까지 정규 수업이 없습니다. 보충이 필요한 학생은 담임 선생님께 클리닉 예약을 요청해 주세요.";
+const LMS_TEXT =
+  "[한빛학원] 12월 보강 안내\n12월 24일(수)부터 26일(금)까지 정규 수업이 없습니다. 보충이 필요한 학생은 담임 선생님께 클리닉 예약을 요청해 주세요.";
 
 describe("compatibility: the Python producer's bodies through the worker", function () {
   this.timeout(60_000);
@@ -61,7 +62,11 @@ describe("compatibility: the Python producer's bodies through the worker", funct
         continue;
       }
       const sent = await sqs.client.send(
-        new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: JSON.stringify(body), MessageGroupId: options.messageGroupId(body) }),
+        new SendMessageCommand({
+          QueueUrl: queues.queueUrl,
+          MessageBody: JSON.stringify(body),
+          MessageGroupId: options.messageGroupId(body),
+        }),
       );
       ids.push(sent.MessageId!);
     }
@@ -86,7 +91,13 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const reports = await deliver([key!]);
       expect(reports.get(key!)!.outcome).to.include({ kind: "sent", channel: "sms" });
       expect(messagesFor(key!)).to.deep.equal([
-        { to: PARENT, from: SENDER, text: "[한빛학원] 김민준 학생이 15:02에 등원했습니다.", type: "SMS", customFields: { jobKey: key, tenantId: "12" } },
+        {
+          to: PARENT,
+          from: SENDER,
+          text: "[한빛학원] 김민준 학생이 15:02에 등원했습니다.",
+          type: "SMS",
+          customFields: { jobKey: key, tenantId: "12" },
+        },
       ]);
       const [request] = fake.sendRequests;
       expect(request!.signatureValid).to.equal(true);
@@ -98,7 +109,14 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const reports = await deliver([key!]);
       expect(reports.get(key!)!.outcome).to.include({ kind: "sent", channel: "lms" });
       expect(messagesFor(key!)).to.deep.equal([
-        { to: PARENT, from: "0311234567", text: LMS_TEXT, type: "LMS", subject: "[한빛학원] 12월 보강 안내", customFields: { jobKey: key, tenantId: "12" } },
+        {
+          to: PARENT,
+          from: "0311234567",
+          text: LMS_TEXT,
+          type: "LMS",
+          subject: "[한빛학원] 12월 보강 안내",
+          customFields: { jobKey: key, tenantId: "12" },
+        },
       ]);
     });
 
@@ -173,7 +191,9 @@ describe("compatibility: the Python producer's bodies through the worker", funct
     });
 
     it("the Python producer's bodies with MessageGroupId = tenant (fair queues) on a standard queue: each sent once", async () => {
-      const bodies = [12, 12, 12, 34].map((tenant, index) => pythonBody({ tenant_id: tenant, text: `[학원 ${tenant}] 알림 ${index}`, message_mode: "sms" }));
+      const bodies = [12, 12, 12, 34].map((tenant, index) =>
+        pythonBody({ tenant_id: tenant, text: `[학원 ${tenant}] 알림 ${index}`, message_mode: "sms" }),
+      );
       const keys = await enqueue(bodies, { messageGroupId: (body) => String((body as { tenant_id: number }).tenant_id) });
       const reports = await deliver(keys);
       expect([...reports.values()].map((report) => report.outcome.kind)).to.deep.equal(["sent", "sent", "sent", "sent"]);
@@ -230,7 +250,10 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const poison: [unknown, string][] = [
         [{ tenant_id: 12, to: PARENT, sender: null, created_at: CREATED_AT, message_mode: "sms" }, "invalid job: text: is required"],
         [{ tenant_id: 12, text: "안내", sender: null, message_mode: "sms" }, "invalid job: to: is required"],
-        [{ tenant_id: "twelve", to: "02-123-4567", text: "  ", message_mode: "fax" }, "invalid job: tenant_id: must be an integer; to: must be a Korean mobile number (01X, then 7 or 8 digits); text: must not be empty; message_mode: must be one of sms, alimtalk, both"],
+        [
+          { tenant_id: "twelve", to: "02-123-4567", text: "  ", message_mode: "fax" },
+          "invalid job: tenant_id: must be an integer; to: must be a Korean mobile number (01X, then 7 or 8 digits); text: must not be empty; message_mode: must be one of sms, alimtalk, both",
+        ],
         ["{'tenant_id': 12, 'to': '01012345678'}", "invalid job: body: is not JSON"],
         [[{ tenant_id: 12, to: PARENT, text: "안내" }], "invalid job: body: must be a JSON object"],
         ["null", "invalid job: body: must be a JSON object"],

@@ -70,7 +70,11 @@ describe("consumer against SQS and the fake Solapi", function () {
 
   it("keeps MESSAGING_CONCURRENCY jobs in flight, independent of the batch size of 10", async () => {
     fake.latencyMs = 1_500;
-    await sendBodies(sqs.client, queues.queueUrl, Array.from({ length: 60 }, (_, index) => job(`c${index}`)));
+    await sendBodies(
+      sqs.client,
+      queues.queueUrl,
+      Array.from({ length: 60 }, (_, index) => job(`c${index}`)),
+    );
     worker = await startTestWorker(fake, sqs, queues, { MESSAGING_CONCURRENCY: "25" });
     await worker.waitForReports(60, undefined, 40_000);
     expect(fake.maxMessagesInFlight).to.be.within(20, 25);
@@ -131,8 +135,15 @@ describe("consumer against SQS and the fake Solapi", function () {
     // back-off itself moves the count from 1 to 3; real SQS and LocalStack count 1, 2, 3.
     const expected: [number, string][] =
       sqs.kind === "emulator"
-        ? [[1, "retry-later"], [3, "dead-letter"]]
-        : [[1, "retry-later"], [2, "retry-later"], [3, "dead-letter"]];
+        ? [
+            [1, "retry-later"],
+            [3, "dead-letter"],
+          ]
+        : [
+            [1, "retry-later"],
+            [2, "retry-later"],
+            [3, "dead-letter"],
+          ];
     expect(worker.reports.map((report) => [report.receiveCount, report.action.action])).to.deep.equal(expected);
     const [dead] = await receiveAll(sqs.client, queues.deadLetterQueueUrl);
     expect(dead!.MessageAttributes!.error!.StringValue).to.match(/^gave up after 3 receives: Solapi RequestFailedAfterRetryError/);
@@ -173,7 +184,11 @@ describe("consumer against SQS and the fake Solapi", function () {
   });
 
   it("permanent failures are recorded and deleted, not retried", async () => {
-    await sendBody(sqs.client, queues.queueUrl, job("no-template", { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-X` }));
+    await sendBody(
+      sqs.client,
+      queues.queueUrl,
+      job("no-template", { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-X` }),
+    );
     worker = await startTestWorker(fake, sqs, queues);
     const [report] = await worker.waitForReports(1);
     expect(report!.outcome).to.deep.include({ kind: "failed" });
@@ -221,7 +236,12 @@ describe("consumer against SQS and the fake Solapi", function () {
 
   describe("SQS faults", () => {
     function faultyClient(fail: (command: string) => "throw" | "fail-entries" | undefined): SQSClient {
-      const client = new SQSClient({ region: "ap-northeast-2", endpoint: sqs.endpoint, credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 });
+      const client = new SQSClient({
+        region: "ap-northeast-2",
+        endpoint: sqs.endpoint,
+        credentials: { accessKeyId: "t", secretAccessKey: "t" },
+        maxAttempts: 1,
+      });
       client.middlewareStack.add(
         (next, context) => async (args) => {
           const fault = fail(context.commandName ?? "");
@@ -229,7 +249,12 @@ describe("consumer against SQS and the fake Solapi", function () {
           const result = await next(args);
           if (fault === "fail-entries") {
             const output = result.output as { Successful?: { Id: string }[]; Failed?: unknown[] };
-            output.Failed = (output.Successful ?? []).map((entry) => ({ Id: entry.Id, Code: "InternalError", SenderFault: false, Message: "injected" }));
+            output.Failed = (output.Successful ?? []).map((entry) => ({
+              Id: entry.Id,
+              Code: "InternalError",
+              SenderFault: false,
+              Message: "injected",
+            }));
             output.Successful = [];
           }
           return result;

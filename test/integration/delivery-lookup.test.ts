@@ -9,7 +9,7 @@ import { buildTextMessage } from "../../worker/src/solapi/messages";
 import { SENDER, solapiConfigFor } from "../support/config";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 
-describe("Solapi message list (real SDK → fake Solapi)", function () {
+describe("Solapi message list (real SDK → fake Solapi)", () => {
   let fake: FakeSolapi;
   let gateway: SolapiGateway;
   let messageIds: string[];
@@ -19,7 +19,14 @@ describe("Solapi message list (real SDK → fake Solapi)", function () {
     fake = await startFakeSolapi({ report: (message) => (message.jobKey === "list-7" ? { statusCode: "3104" } : { statusCode: "4000" }) });
     gateway = createSolapiGateway(solapiConfigFor(fake, { timeoutMs: 800 }));
     const keys = Array.from({ length: 130 }, (_, index) => `list-${index}`);
-    const results = await gateway.send(keys.map((jobKey) => ({ id: jobKey, jobKey, tenantId: 1, ...buildTextMessage({ jobKey, tenantId: 1, to: "01012345678", from: SENDER, text: "안내" }) })));
+    const results = await gateway.send(
+      keys.map((jobKey) => ({
+        id: jobKey,
+        jobKey,
+        tenantId: 1,
+        ...buildTextMessage({ jobKey, tenantId: 1, to: "01012345678", from: SENDER, text: "안내" }),
+      })),
+    );
     messageIds = keys.map((key) => {
       const result = results.get(key)!;
       if (result.status !== "accepted") throw new Error(`${key} was not accepted`);
@@ -39,7 +46,12 @@ describe("Solapi message list (real SDK → fake Solapi)", function () {
     expect(fake.listRequests[0]!.signatureValid).to.equal(true);
     expect(new URL(fake.listRequests[0]!.path, fake.url).searchParams.getAll("messageIds")).to.deep.equal(messageIds.slice(0, 100));
     expect(listed.map((entry) => entry.messageId)).to.have.members(messageIds.slice(0, 100));
-    expect(listed.find((entry) => entry.messageId === messageIds[7])).to.deep.include({ statusCode: "3104", customFields: { jobKey: "list-7", tenantId: "1" }, type: "SMS", replacement: false });
+    expect(listed.find((entry) => entry.messageId === messageIds[7])).to.deep.include({
+      statusCode: "3104",
+      customFields: { jobKey: "list-7", tenantId: "1" },
+      type: "SMS",
+      replacement: false,
+    });
     expect(listed.find((entry) => entry.messageId === messageIds[8])).to.deep.include({ statusCode: "4000", groupId });
   });
 
@@ -52,7 +64,10 @@ describe("Solapi message list (real SDK → fake Solapi)", function () {
   it("lists a whole group a page at a time, following nextKey", async () => {
     const listed = await gateway.listMessages({ groupId });
     expect(listed.map((entry) => entry.messageId)).to.deep.equal(messageIds);
-    expect(fake.listRequests.map((request) => new URL(request.path, fake.url).searchParams.get("startKey"))).to.deep.equal([null, messageIds[100]]);
+    expect(fake.listRequests.map((request) => new URL(request.path, fake.url).searchParams.get("startKey"))).to.deep.equal([
+      null,
+      messageIds[100],
+    ]);
   });
 
   it("an unreadable answer, a failing list and a hung one are classified transient errors, never a result", async () => {

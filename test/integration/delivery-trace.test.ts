@@ -34,11 +34,17 @@ describe("npm run trace: delivery results and --refresh", function () {
   });
 
   async function trace(...extra: string[]): Promise<string> {
-    const command = runCli(["trace", "--to", PHONE, ...extra], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: database.url }));
+    const command = runCli(
+      ["trace", "--to", PHONE, ...extra],
+      workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: database.url }),
+    );
     const { code } = await command.exited;
     expect(code, command.stderr.join("")).to.equal(0);
     // The table wraps long cells: read it as words.
-    return command.stdout.join("\n").replace(/[│┌┐└┘├┤┬┴┼─]/g, " ").replace(/\s+/g, " ");
+    return command.stdout
+      .join("\n")
+      .replace(/[│┌┐└┘├┤┬┴┼─]/g, " ")
+      .replace(/\s+/g, " ");
   }
 
   it("shows where each sent message's check stands, and --refresh asks Solapi and records the answers", async () => {
@@ -62,7 +68,9 @@ describe("npm run trace: delivery results and --refresh", function () {
     expect(refreshed).to.contain("DELIVERED 4000 delivered");
     expect(refreshed).to.contain("UNDELIVERED 3104 not a KakaoTalk user");
     expect(fake.listRequests).to.have.length(1);
-    const [rows] = await database.db.query<RowDataPacket[]>("SELECT idempotency_key, delivery_status, delivery_code, amount_charged FROM message_log ORDER BY idempotency_key");
+    const [rows] = await database.db.query<RowDataPacket[]>(
+      "SELECT idempotency_key, delivery_status, delivery_code, amount_charged FROM message_log ORDER BY idempotency_key",
+    );
     expect(rows.map((row) => ({ ...row }))).to.deep.equal([
       { idempotency_key: "t-delivered", delivery_status: "DELIVERED", delivery_code: "4000", amount_charged: "10.00" },
       { idempotency_key: "t-undelivered", delivery_status: "UNDELIVERED", delivery_code: "3104", amount_charged: "0.00" },
@@ -77,9 +85,15 @@ describe("npm run trace: delivery results and --refresh", function () {
 
   it("--refresh without Solapi settings says what is missing, exit 1", async () => {
     await database.db.query("UPDATE message_log SET delivery_status = NULL, delivery_code = NULL WHERE idempotency_key = 't-delivered'");
-    const command = runCli(["trace", "--to", PHONE, "--refresh"], { PATH: process.env.PATH, DATABASE_URL: database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
+    const command = runCli(["trace", "--to", PHONE, "--refresh"], {
+      PATH: process.env.PATH,
+      DATABASE_URL: database.url,
+      MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET,
+    });
     const { code } = await command.exited;
     expect(code).to.equal(1);
-    expect(command.stderr.join("")).to.contain("--refresh needs the worker's Solapi settings: Invalid configuration: SOLAPI_API_KEY is required");
+    expect(command.stderr.join("")).to.contain(
+      "--refresh needs the worker's Solapi settings: Invalid configuration: SOLAPI_API_KEY is required",
+    );
   });
 });

@@ -43,7 +43,9 @@ describe("delivery results in the worker (SQS, MySQL, fake Solapi)", function ()
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
     // Rows of one test must not fall due in the next.
-    await database.db.query("UPDATE message_log SET delivery_check_at = NULL, delivery_checks = delivery_checks + 1000 WHERE status = 'SENT'");
+    await database.db.query(
+      "UPDATE message_log SET delivery_check_at = NULL, delivery_checks = delivery_checks + 1000 WHERE status = 'SENT'",
+    );
   });
 
   async function start(env: Record<string, string>): Promise<TestWorker> {
@@ -79,9 +81,19 @@ describe("delivery results in the worker (SQS, MySQL, fake Solapi)", function ()
       if (Date.now() > deadline) throw new Error("delivery results were not recorded within 15 s");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await deliveryOf("w-delivered")).to.include({ delivery_status: "DELIVERED", delivery_code: "4000", delivery_channel: "sms", amount_charged: "10.00" });
+    expect(await deliveryOf("w-delivered")).to.include({
+      delivery_status: "DELIVERED",
+      delivery_code: "4000",
+      delivery_channel: "sms",
+      amount_charged: "10.00",
+    });
     expect(await deliveryOf("w-undelivered")).to.include({ delivery_status: "UNDELIVERED", delivery_code: "3043", amount_charged: "0.00" });
-    expect(await deliveryOf("w-substitute")).to.include({ channel: "alimtalk", delivery_status: "DELIVERED", delivery_channel: "sms", amount_charged: "10.00" });
+    expect(await deliveryOf("w-substitute")).to.include({
+      channel: "alimtalk",
+      delivery_status: "DELIVERED",
+      delivery_channel: "sms",
+      amount_charged: "10.00",
+    });
     // 100 − (10 + 10 + 8) + 10 refunded − 2 more for the substitute SMS.
     expect(await balanceOf(database.db, tenant)).to.equal("80.00");
     expect(worker.logLines().find((line) => line.message === "message undelivered")).to.include({

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import type { RowDataPacket } from "mysql2/promise";
 import { checkNow, DeliveryChecker } from "../../worker/src/delivery/checker";
-import { checkPolicy, type CheckPolicy } from "../../worker/src/delivery/decide";
+import { type CheckPolicy, checkPolicy } from "../../worker/src/delivery/decide";
 import { createSolapiGateway, type SolapiGateway } from "../../worker/src/solapi/client";
 import { buildAlimtalkMessage, buildTextMessage } from "../../worker/src/solapi/messages";
 import { findFirstChecks, leaseDueChecks } from "../../worker/src/store/deliveries";
@@ -47,7 +47,9 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     gateway.close();
     await fake.close();
     // Rows of one test must not fall due in the next.
-    await database.db.query("UPDATE message_log SET delivery_check_at = NULL, delivery_checks = delivery_checks + 1000 WHERE status = 'SENT'");
+    await database.db.query(
+      "UPDATE message_log SET delivery_check_at = NULL, delivery_checks = delivery_checks + 1000 WHERE status = 'SENT'",
+    );
   });
 
   const policy = (overrides: Partial<CheckPolicy> = {}) => checkPolicy(1, overrides);
@@ -66,12 +68,24 @@ describe("delivery results (MySQL, fake Solapi)", function () {
   }
 
   /** Sends real messages to the fake and records them SENT, `sentAgoMs` ago, charged `amount` each. */
-  async function sendAndRecord(tenantId: number, count: number, options: { alimtalk?: boolean; amount?: string; sentAgoMs?: number; report?: DeliveryReport } = {}): Promise<Sent[]> {
+  async function sendAndRecord(
+    tenantId: number,
+    count: number,
+    options: { alimtalk?: boolean; amount?: string; sentAgoMs?: number; report?: DeliveryReport } = {},
+  ): Promise<Sent[]> {
     const keys = Array.from({ length: count }, () => `delivery-${(keySequence += 1)}`);
     for (const key of keys) if (options.report) reports.set(key, options.report);
     const outgoing = keys.map((key) =>
       options.alimtalk
-        ? buildAlimtalkMessage({ jobKey: key, tenantId, to: PHONE, pfId: "KA01PF-TEST", templateId: "KA01TP-TEST", variables: {}, substitute: { from: SENDER, text: "보강 안내" } })
+        ? buildAlimtalkMessage({
+            jobKey: key,
+            tenantId,
+            to: PHONE,
+            pfId: "KA01PF-TEST",
+            templateId: "KA01TP-TEST",
+            variables: {},
+            substitute: { from: SENDER, text: "보강 안내" },
+          })
         : buildTextMessage({ jobKey: key, tenantId, to: PHONE, from: SENDER, text: `안내 ${key}` }),
     );
     const results = await gateway.send(outgoing.map((built, index) => ({ id: keys[index]!, jobKey: keys[index]!, tenantId, ...built })));
@@ -83,7 +97,16 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     await database.db.query(
       `INSERT INTO message_log (idempotency_key, tenant_id, status, mode, channel, recipient, recipient_hash, group_id, message_id, amount_charged, sent_at)
        VALUES ${sent.map(() => "(?, ?, 'SENT', ?, ?, '010****6666', REPEAT('0', 64), ?, ?, ?, DATE_SUB(NOW(3), INTERVAL ? MICROSECOND))").join(", ")}`,
-      sent.flatMap((row) => [row.key, tenantId, options.alimtalk ? "both" : "sms", row.channel, row.groupId, row.messageId, options.amount ?? "10.00", (options.sentAgoMs ?? 2_000) * 1000]),
+      sent.flatMap((row) => [
+        row.key,
+        tenantId,
+        options.alimtalk ? "both" : "sms",
+        row.channel,
+        row.groupId,
+        row.messageId,
+        options.amount ?? "10.00",
+        (options.sentAgoMs ?? 2_000) * 1000,
+      ]),
     );
     return sent;
   }
@@ -110,7 +133,13 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     expect(fake.listRequests).to.have.length(1);
     expect(askedIds()).to.have.members(sent.map((row) => row.messageId));
     for (const row of await rowsOf(sent)) {
-      expect(row).to.include({ delivery_status: "DELIVERED", delivery_code: "4000", delivery_channel: "sms", delivery_checks: 1, amount_charged: "10.00" });
+      expect(row).to.include({
+        delivery_status: "DELIVERED",
+        delivery_code: "4000",
+        delivery_channel: "sms",
+        delivery_checks: 1,
+        amount_charged: "10.00",
+      });
       expect(row).to.include({ delivery_lease_owner: null, delivery_check_at: null });
     }
     expect(await balanceOf(database.db, tenant)).to.equal("100.00");
@@ -126,7 +155,12 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     expect(summary).to.deep.include({ delivered: 2, undelivered: 3 });
     expect(await balanceOf(database.db, tenant)).to.equal("100.00");
     for (const row of await rowsOf(failed)) {
-      expect(row).to.include({ delivery_status: "UNDELIVERED", delivery_code: "3043", amount_charged: "0.00", delivery_note: "3043 handset switched off" });
+      expect(row).to.include({
+        delivery_status: "UNDELIVERED",
+        delivery_code: "3043",
+        amount_charged: "0.00",
+        delivery_note: "3043 handset switched off",
+      });
     }
     // Checked again, by a round and by `trace --refresh`: nothing is due, nothing is leased, nothing refunded twice.
     expect(await checker().runOnce()).to.equal(undefined);
@@ -153,7 +187,8 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     expect(await checker().runOnce(), "not due yet").to.equal(undefined);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     expect(await checker().runOnce()).to.deep.include({ leased: 2, delivered: 2 });
-    for (const row of await rowsOf(sent)) expect(row).to.include({ delivery_status: "DELIVERED", delivery_checks: 2, delivery_check_at: null });
+    for (const row of await rowsOf(sent))
+      expect(row).to.include({ delivery_status: "DELIVERED", delivery_checks: 2, delivery_check_at: null });
   });
 
   it("at the bound: no further look, no result recorded, the charge kept", async () => {
@@ -169,9 +204,18 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     const last = checker({ policy: bounded });
     expect(await last.runOnce()).to.deep.include({ pending: 0, gaveUp: 1 });
     const [row] = await rowsOf(sent);
-    expect(row).to.include({ delivery_status: null, delivery_code: null, delivery_check_at: null, delivery_checks: 2, amount_charged: "10.00" });
+    expect(row).to.include({
+      delivery_status: null,
+      delivery_code: null,
+      delivery_check_at: null,
+      delivery_checks: 2,
+      amount_charged: "10.00",
+    });
     expect(row!.delivery_note).to.equal("no final result within 3 s; last: 3000 with the carrier or Kakao, waiting for its report");
-    expect(last.lines().find((line) => line.message === "delivery result unknown: no further checks")).to.include({ job: sent[0]!.key, tenant_id: tenant });
+    expect(last.lines().find((line) => line.message === "delivery result unknown: no further checks")).to.include({
+      job: sent[0]!.key,
+      tenant_id: tenant,
+    });
     expect(await balanceOf(database.db, tenant)).to.equal("90.00");
     expect(await checker({ policy: bounded }).runOnce()).to.equal(undefined);
   });
@@ -179,7 +223,10 @@ describe("delivery results (MySQL, fake Solapi)", function () {
   it("four checkers racing on the same due rows: each row looked up once, refunded once", async () => {
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "0.00" });
-    const sent = [...(await sendAndRecord(tenant, 150, { report: { statusCode: "3104" } })), ...(await sendAndRecord(tenant, 150, { report: { statusCode: "3104" } }))];
+    const sent = [
+      ...(await sendAndRecord(tenant, 150, { report: { statusCode: "3104" } })),
+      ...(await sendAndRecord(tenant, 150, { report: { statusCode: "3104" } })),
+    ];
     const racers = Array.from({ length: 4 }, () => checker({ batchSize: 40 }));
     const summaries = await Promise.all(
       racers.map(async (racer) => {
@@ -227,7 +274,11 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     expect(await checker().runOnce()).to.deep.include({ leased: 4, undelivered: 4 });
     paused.open();
     expect(await slowRound).to.deep.include({ leased: 4, lost: 4, undelivered: 0 });
-    expect(slow.lines().some((line) => line.message === "delivery checks' leases lapsed before their results were written; another round has them")).to.equal(true);
+    expect(
+      slow
+        .lines()
+        .some((line) => line.message === "delivery checks' leases lapsed before their results were written; another round has them"),
+    ).to.equal(true);
     expect(await balanceOf(database.db, tenant)).to.equal("40.00");
     for (const row of await rowsOf(sent)) expect(row).to.include({ delivery_status: "UNDELIVERED", delivery_checks: 2 });
   });
@@ -276,7 +327,8 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     const second = checker();
     second.start();
     const deadline = Date.now() + 10_000;
-    while ((await rowsOf(sent)).some((row) => row.delivery_status === null) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while ((await rowsOf(sent)).some((row) => row.delivery_status === null) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     second.stop();
     expect((await rowsOf(sent)).map((row) => row.delivery_status)).to.deep.equal(["DELIVERED", "DELIVERED"]);
   });
@@ -315,10 +367,24 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     const asAlimtalk = await sendAndRecord(tenant, 1, { alimtalk: true, amount: "8.00" });
     const lost = await sendAndRecord(tenant, 1, { alimtalk: true, amount: "8.00", report: { statusCode: "3043", substitute: "SMS" } });
     await checker().runOnce();
-    expect((await rowsOf(bySms))[0]).to.include({ delivery_status: "DELIVERED", delivery_code: "4000", delivery_channel: "sms", amount_charged: "10.00" });
+    expect((await rowsOf(bySms))[0]).to.include({
+      delivery_status: "DELIVERED",
+      delivery_code: "4000",
+      delivery_channel: "sms",
+      amount_charged: "10.00",
+    });
     expect((await rowsOf(bySms))[0]!.delivery_note).to.equal("4000 delivered (Solapi's substitute SMS instead of the AlimTalk)");
-    expect((await rowsOf(asAlimtalk))[0]).to.include({ delivery_status: "DELIVERED", delivery_channel: "alimtalk", amount_charged: "8.00" });
-    expect((await rowsOf(lost))[0]).to.include({ delivery_status: "UNDELIVERED", delivery_code: "3043", delivery_channel: "sms", amount_charged: "0.00" });
+    expect((await rowsOf(asAlimtalk))[0]).to.include({
+      delivery_status: "DELIVERED",
+      delivery_channel: "alimtalk",
+      amount_charged: "8.00",
+    });
+    expect((await rowsOf(lost))[0]).to.include({
+      delivery_status: "UNDELIVERED",
+      delivery_code: "3043",
+      delivery_channel: "sms",
+      amount_charged: "0.00",
+    });
     // +2.00 for the substitute SMS, +8.00 back for the one that never arrived.
     expect(await balanceOf(database.db, tenant)).to.equal("106.00");
   });
@@ -330,7 +396,9 @@ describe("delivery results (MySQL, fake Solapi)", function () {
     await checker().runOnce();
     const [row] = await rowsOf(sent);
     expect(row).to.include({ delivery_status: "DELIVERED", delivery_channel: "lms", amount_charged: "8.00" });
-    expect(row!.delivery_note).to.equal("4000 delivered (Solapi's substitute LMS instead of the AlimTalk); credits did not cover the substitute's price, the AlimTalk price stands");
+    expect(row!.delivery_note).to.equal(
+      "4000 delivered (Solapi's substitute LMS instead of the AlimTalk); credits did not cover the substitute's price, the AlimTalk price stands",
+    );
     expect(await balanceOf(database.db, tenant)).to.equal("5.00");
   });
 

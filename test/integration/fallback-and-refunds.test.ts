@@ -5,10 +5,10 @@
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
-import { useWorkerSuite } from "../support/worker-suite";
 import { balanceOf, logRow, seedTenant } from "../support/database";
 import type { SentMessage } from "../support/fake-solapi";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
+import { useWorkerSuite } from "../support/worker-suite";
 
 let tenantSequence = 700;
 const nextTenant = () => (tenantSequence += 1);
@@ -58,7 +58,8 @@ describe("both that delivers, a blast radius of one, refunds that follow facts (
   it("one job whose requests keep failing cannot fail its neighbours: they go out once, it alone ends refunded in the DLQ", async () => {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
-    suite.fake.breaksRequest = (message: SentMessage) => (message.text?.includes("breaks-the-group") ? { kind: "status", status: 500 } : undefined);
+    suite.fake.breaksRequest = (message: SentMessage) =>
+      message.text?.includes("breaks-the-group") ? { kind: "status", status: 500 } : undefined;
     const neighbours = ["n1", "n2", "n3", "n4"].map((key) => job(key, tenant, key === "n2" ? { message_mode: "both" } : {}));
     await sendBodies(suite.sqs.client, suite.queues.queueUrl, [...neighbours, job("bad", tenant, { text: "breaks-the-group" })]);
     const worker = await start({ MESSAGING_SQS_WAIT_SECONDS: "2" });
@@ -67,10 +68,15 @@ describe("both that delivers, a blast radius of one, refunds that follow facts (
 
     for (const key of ["n1", "n2", "n3", "n4"]) {
       expect(suite.fake.acceptedFor(key), key).to.have.length(1);
-      expect(worker.reports.filter((report) => report.key === key && report.action.action === "dead-letter"), key).to.have.length(0);
+      expect(
+        worker.reports.filter((report) => report.key === key && report.action.action === "dead-letter"),
+        key,
+      ).to.have.length(0);
     }
     // The group's first request carried all five; every later request carrying the bad job carried it alone.
-    const carrying = suite.fake.sendRequests.filter((request) => request.body?.messages?.some((message) => message.text === "breaks-the-group"));
+    const carrying = suite.fake.sendRequests.filter((request) =>
+      request.body?.messages?.some((message) => message.text === "breaks-the-group"),
+    );
     expect(carrying[0]!.body!.messages!.length).to.be.above(1);
     expect(carrying.slice(1).every((request) => request.body!.messages!.length === 1)).to.equal(true);
     // Solapi answered 500 and holds no such message: nothing of the dead-lettered job stays charged.
@@ -95,7 +101,9 @@ describe("both that delivers, a blast radius of one, refunds that follow facts (
 
     suite.fake.listStatus = undefined;
     const [copy] = await receiveAll(suite.sqs.client, suite.queues.deadLetterQueueUrl);
-    await suite.sqs.client.send(new SendMessageCommand({ QueueUrl: suite.queues.queueUrl, MessageBody: copy!.Body!, MessageAttributes: copy!.MessageAttributes }));
+    await suite.sqs.client.send(
+      new SendMessageCommand({ QueueUrl: suite.queues.queueUrl, MessageBody: copy!.Body!, MessageAttributes: copy!.MessageAttributes }),
+    );
     await worker.waitForReports(1, (report) => report.outcome.kind === "sent", 30_000);
     expect(suite.fake.acceptedFor("settled-later")).to.have.length(1);
     expect(await logRow(suite.database.db, "settled-later")).to.include({ status: "SENT", amount_charged: "10.00" });

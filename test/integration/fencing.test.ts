@@ -6,22 +6,21 @@
  * made real: the event loop is blocked, so no timer of the stalled worker can run.
  */
 import { expect } from "chai";
-import type { ResultSetHeader } from "mysql2/promise";
+import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { parseJob } from "../../worker/src/job";
 import type { RetryPolicy } from "../../worker/src/pipeline/decide";
 import { jobIdentity, type Ledger, type ReceivedJob } from "../../worker/src/pipeline/ledger";
 import { deliverGroup } from "../../worker/src/pipeline/process";
 import { sendWindow } from "../../worker/src/pipeline/send-window";
 import { createSolapiGateway, type SolapiGateway } from "../../worker/src/solapi/client";
+import { LeaseKeeper } from "../../worker/src/store/leases";
 import { mysqlLedger } from "../../worker/src/store/ledger";
 import { findLogEntry, takeOverClaim } from "../../worker/src/store/message-log";
-import { LeaseKeeper } from "../../worker/src/store/leases";
 import { createDatabase, type Db } from "../../worker/src/store/pool";
 import { recipientHasher } from "../../worker/src/store/recipient";
 import { capturingLogger, RECIPIENT_HASH_SECRET, solapiConfigFor } from "../support/config";
 import { balanceOf, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
-import type { RowDataPacket } from "mysql2/promise";
 
 const SOLAPI_TIMEOUT_MS = 800;
 const hashRecipient = recipientHasher(RECIPIENT_HASH_SECRET);
@@ -40,7 +39,16 @@ function stall(ms: number): void {
 
 function received(tenantId: number, key: string, extra: Partial<ReceivedJob> = {}): ReceivedJob {
   const job = parseJob({ tenant_id: tenantId, to: "010-2345-6789", text: `안내 ${key}`, business_idempotency_key: key });
-  return { id: jobIdentity(tenantId, key), key, job, sqsMessageId: `sqs-${key}-${Math.random()}`, receiveCount: 1, enqueuedAt: new Date(), leaseMs: 600, ...extra };
+  return {
+    id: jobIdentity(tenantId, key),
+    key,
+    job,
+    sqsMessageId: `sqs-${key}-${Math.random()}`,
+    receiveCount: 1,
+    enqueuedAt: new Date(),
+    leaseMs: 600,
+    ...extra,
+  };
 }
 
 async function row(db: Db, tenantId: number, key: string): Promise<Record<string, unknown>> {
@@ -73,13 +81,23 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
 
   /** One worker's ledger; each has a pool of its own, as two processes would. */
   function worker(db: Db = database.db, leaseMs = 600): Ledger {
-    const ledger = mysqlLedger({ db, solapi, defaults: { sender: "0212345678" }, log: capturingLogger().log, leaseMs, window, hashRecipient });
+    const ledger = mysqlLedger({
+      db,
+      solapi,
+      defaults: { sender: "0212345678" },
+      log: capturingLogger().log,
+      leaseMs,
+      window,
+      hashRecipient,
+    });
     ledgers.push({ ...ledger, close: async () => undefined });
     return ledger;
   }
 
   const deliver = (ledger: Ledger, item: ReceivedJob) =>
-    deliverGroup([item], { solapi, ledger, retry, log: capturingLogger().log }, new AbortController().signal).then((results) => results.get(item.id)!);
+    deliverGroup([item], { solapi, ledger, retry, log: capturingLogger().log }, new AbortController().signal).then(
+      (results) => results.get(item.id)!,
+    );
 
   it("a worker whose lease ran out while it stalled cannot pass the fence: one send, one charge", async () => {
     const tenant = nextTenant();
@@ -188,7 +206,15 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "100.00" });
     fake.next({ kind: "accept-then-hang" });
-    const w1 = mysqlLedger({ db: createDatabase(database.url, { connectionLimit: 4 }), solapi, defaults: { sender: "0212345678" }, log: capturingLogger().log, leaseMs: 600, window, hashRecipient });
+    const w1 = mysqlLedger({
+      db: createDatabase(database.url, { connectionLimit: 4 }),
+      solapi,
+      defaults: { sender: "0212345678" },
+      log: capturingLogger().log,
+      leaseMs: 600,
+      window,
+      hashRecipient,
+    });
     void deliver({ ...w1, finish: () => new Promise(() => undefined) }, received(tenant, "settling")).catch(() => undefined);
     while (fake.acceptedFor("settling").length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await w1.close();
@@ -210,7 +236,10 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     const tenant = nextTenant();
     await seedTenant(database.db, { id: tenant, credit: "100.00" });
     await worker().admit([received(tenant, "stale-read")]);
-    await database.db.query("UPDATE message_log SET lease_expires_at = NOW(3) - INTERVAL 1 SECOND WHERE tenant_id = ? AND idempotency_key = ?", [tenant, "stale-read"]);
+    await database.db.query(
+      "UPDATE message_log SET lease_expires_at = NOW(3) - INTERVAL 1 SECOND WHERE tenant_id = ? AND idempotency_key = ?",
+      [tenant, "stale-read"],
+    );
     const claim = (owner: string) => ({ owner, leaseMs: 5_000, sqsMessageId: "sqs", receiveCount: 2 });
 
     const seen = (await findLogEntry(database.db, { tenantId: tenant, key: "stale-read" }))!;
@@ -239,7 +268,9 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
           return (sql: string, ...rest: unknown[]) => {
             if (String(sql).includes("GREATEST(lease_expires_at") && left > 0) {
               left -= 1;
-              return Promise.reject(Object.assign(new Error("Connection lost: The server closed the connection."), { code: "PROTOCOL_CONNECTION_LOST" }));
+              return Promise.reject(
+                Object.assign(new Error("Connection lost: The server closed the connection."), { code: "PROTOCOL_CONNECTION_LOST" }),
+              );
             }
             return (target.query as (...args: unknown[]) => unknown)(sql, ...rest);
           };
@@ -301,7 +332,8 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
                 const text = String(sql);
                 if (text.includes("FOR UPDATE") && text.includes("lease_live")) attempt += 1;
                 // …and once that attempt has rolled back, the other transaction's change is undone too.
-                if (attempt === 2 && text.includes("FOR UPDATE")) await database.db.query("UPDATE tenants SET credit_balance = 100 WHERE id = ?", [tenant]);
+                if (attempt === 2 && text.includes("FOR UPDATE"))
+                  await database.db.query("UPDATE tenants SET credit_balance = 100 WHERE id = ?", [tenant]);
                 // On the first attempt another transaction spends the credits just before the debit…
                 if (attempt === 1 && !spent && text.startsWith("UPDATE tenants SET credit_balance = credit_balance -")) {
                   spent = true;
@@ -338,13 +370,23 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     await w1.admit([a]);
     await w1.charge([{ item: a, channel: "sms" }]);
     expect(await balanceOf(database.db, academyA)).to.equal("90.00");
-    await w1.finish([{ item: a, outcome: { kind: "retry", reason: "Solapi 503", ambiguous: false, minDelaySeconds: 0, alert: false }, action: { action: "retry-later", delaySeconds: 1 } }]);
+    await w1.finish([
+      {
+        item: a,
+        outcome: { kind: "retry", reason: "Solapi 503", ambiguous: false, minDelaySeconds: 0, alert: false },
+        action: { action: "retry-later", delaySeconds: 1 },
+      },
+    ]);
     expect(await balanceOf(database.db, academyA)).to.equal("100.00");
 
     // B's job with the same key — and A's with the key in capitals — are jobs of their own.
     const b = received(academyB, "reminder-7");
     const upper = received(academyA, "REMINDER-7");
-    const results = await deliverGroup([b, upper], { solapi, ledger: worker(), retry, log: capturingLogger().log }, new AbortController().signal);
+    const results = await deliverGroup(
+      [b, upper],
+      { solapi, ledger: worker(), retry, log: capturingLogger().log },
+      new AbortController().signal,
+    );
     expect(results.get(b.id)!.outcome).to.deep.include({ kind: "sent" });
     expect(results.get(upper.id)!.outcome).to.deep.include({ kind: "sent" });
     expect(await balanceOf(database.db, academyA)).to.equal("90.00");

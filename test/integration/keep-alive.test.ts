@@ -12,11 +12,20 @@ import { runCli } from "../support/process";
 import { type QueueServices, receiveAll, sendBodies, startTestSqs, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
 import { startTestWorker, waitFor } from "../support/worker";
 
-const job = (key: string, tenantId = 1) => ({ tenant_id: tenantId, to: "010-1234-5678", text: `출석 ${key}`, business_idempotency_key: key });
+const job = (key: string, tenantId = 1) => ({
+  tenant_id: tenantId,
+  to: "010-1234-5678",
+  text: `출석 ${key}`,
+  business_idempotency_key: key,
+});
 
 /** Keep-alive message ids, for finding them in log lines. */
 async function sendKeepAlives(sqs: TestSqs, queues: TestQueues, count: number): Promise<string[]> {
-  return sendBodies(sqs.client, queues.queueUrl, Array.from({ length: count }, () => JSON.parse(KEEP_ALIVE_BODY)));
+  return sendBodies(
+    sqs.client,
+    queues.queueUrl,
+    Array.from({ length: count }, () => JSON.parse(KEEP_ALIVE_BODY)),
+  );
 }
 
 describe("keep-alive messages against SQS", function () {
@@ -32,7 +41,11 @@ describe("keep-alive messages against SQS", function () {
     const logLines = worker.logLines;
     try {
       await worker.waitForReports(2);
-      await waitFor(() => logLines().filter((line) => line.message === "keep-alive message deleted").length === 2, 10_000, "two keep-alive deletes");
+      await waitFor(
+        () => logLines().filter((line) => line.message === "keep-alive message deleted").length === 2,
+        10_000,
+        "two keep-alive deletes",
+      );
     } finally {
       await worker.stop();
     }
@@ -61,7 +74,15 @@ describe("keep-alive messages against SQS", function () {
     expect((await process.exited).code).to.equal(0);
     const metrics = process.lines().filter((line) => "_aws" in line);
     expect(metrics).to.have.length(1);
-    expect(metrics[0]).to.deep.include({ Queue: queues.queueName, SentSms: 3, SentLms: 0, SentAlimtalk: 0, FellBack: 0, Failed: 0, DeadLettered: 0 });
+    expect(metrics[0]).to.deep.include({
+      Queue: queues.queueName,
+      SentSms: 3,
+      SentLms: 0,
+      SentAlimtalk: 0,
+      FellBack: 0,
+      Failed: 0,
+      DeadLettered: 0,
+    });
     expect(metrics[0]!.SolapiLatencyP99).to.be.a("number");
   });
 });
@@ -92,7 +113,11 @@ describe("keep-alive messages with the send log (MySQL)", function () {
     const worker = await startTestWorker(fake, sqs, queues, { DATABASE_URL: database.url });
     try {
       await worker.waitForReports(1);
-      await waitFor(() => worker.logLines().filter((line) => line.message === "keep-alive message deleted").length === 3, 10_000, "three keep-alive deletes");
+      await waitFor(
+        () => worker.logLines().filter((line) => line.message === "keep-alive message deleted").length === 3,
+        10_000,
+        "three keep-alive deletes",
+      );
     } finally {
       await worker.stop();
     }

@@ -11,15 +11,28 @@ import { createDatabase } from "../../worker/src/store/pool";
 import { legacyRecipientHash, recipientHasher } from "../../worker/src/store/recipient";
 import { readRehashProgress, rehashRecipients } from "../../worker/src/store/rehash";
 import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
-import { logRow, MYSQL8_SQL_MODE, NoDatabaseError, scratchDatabase, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
+import {
+  logRow,
+  MYSQL8_SQL_MODE,
+  NoDatabaseError,
+  scratchDatabase,
+  seedTenant,
+  startTestDatabase,
+  type TestDatabase,
+} from "../support/database";
 import { startFakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
-import { startTlsMysqlProxy, TEST_CA_FILE, type TlsMysqlProxy } from "../support/tls-mysql-proxy";
 import { sendBodies, startTestSqs } from "../support/sqs";
+import { startTlsMysqlProxy, TEST_CA_FILE, type TlsMysqlProxy } from "../support/tls-mysql-proxy";
 import { startTestWorker } from "../support/worker";
 
 const hash = recipientHasher(RECIPIENT_HASH_SECRET);
-const commandEnv = (url: string, extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, DATABASE_URL: url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET, ...extra });
+const commandEnv = (url: string, extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH,
+  DATABASE_URL: url,
+  MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET,
+  ...extra,
+});
 
 async function runToEnd(args: string[], env: NodeJS.ProcessEnv) {
   const command = runCli(args, env);
@@ -68,12 +81,17 @@ describe("privacy: the database", function () {
     try {
       const queues = await sqs.createQueues();
       const started = Date.now();
-      const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: withQuery(database.url, "ssl-mode=VERIFY_CA&ssl-ca=rds") }));
+      const worker = runCli(
+        ["worker"],
+        workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: withQuery(database.url, "ssl-mode=VERIFY_CA&ssl-ca=rds") }),
+      );
       const { code } = await worker.exited;
       expect(code).to.equal(1);
       // Not retried as if the server were unreachable: nothing will change by waiting.
       expect(Date.now() - started).to.be.below(15_000);
-      expect(worker.lines().find((line) => line.message === "worker could not start")).to.include({ error: "Server does not support secure connection" });
+      expect(worker.lines().find((line) => line.message === "worker could not start")).to.include({
+        error: "Server does not support secure connection",
+      });
       expect(worker.lines().some((line) => line.message === "cannot reach the database yet; retrying")).to.equal(false);
     } finally {
       await fake.close();
@@ -111,13 +129,17 @@ describe("privacy: the database", function () {
       expect(await attempt(through(proxy, "ssl-mode=VERIFY_CA"))).to.equal("HANDSHAKE_SSL_ERROR: unable to verify the first certificate");
       // Signed by the CA, but for another host: only VERIFY_IDENTITY tells.
       expect(await attempt(through(otherHost, `ssl-mode=VERIFY_CA&ssl-ca=${TEST_CA_FILE}`))).to.equal("answered 1");
-      expect(await attempt(through(otherHost, `ssl-mode=VERIFY_IDENTITY&ssl-ca=${TEST_CA_FILE}`))).to.match(/^HANDSHAKE_SSL_ERROR: Hostname\/IP does not match certificate's altnames/);
+      expect(await attempt(through(otherHost, `ssl-mode=VERIFY_IDENTITY&ssl-ca=${TEST_CA_FILE}`))).to.match(
+        /^HANDSHAKE_SSL_ERROR: Hostname\/IP does not match certificate's altnames/,
+      );
 
       const migrated = await runToEnd(["migrate"], commandEnv(through(proxy, `ssl-mode=VERIFY_IDENTITY&ssl-ca=${TEST_CA_FILE}`)));
       expect(migrated.code, migrated.stderr).to.equal(0);
       const refused = await runToEnd(["migrate"], commandEnv(through(otherHost, "ssl-ca=rds")));
       expect(refused.code).to.equal(1);
-      expect(refused.stderr).to.match(/^migration failed: (unable to get local issuer certificate|self-signed certificate in certificate chain|unable to verify the first certificate)/);
+      expect(refused.stderr).to.match(
+        /^migration failed: (unable to get local issuer certificate|self-signed certificate in certificate chain|unable to verify the first certificate)/,
+      );
     } finally {
       await proxy.close();
       await otherHost.close();
@@ -130,11 +152,23 @@ describe("privacy: the database", function () {
     const tenant = 901;
     await seedTenant(database.db, { id: tenant, credit: "100.00" });
     // Solapi's refusals can quote the number, in a form of their own.
-    fake.refuse = (message) => (message.customFields?.jobKey?.includes("refused") ? { statusCode: "1062", statusMessage: `수신번호 +82 ${message.to.slice(1, 3)}-${message.to.slice(3, 7)}-${message.to.slice(7)} 수신거부` } : undefined);
+    fake.refuse = (message) =>
+      message.customFields?.jobKey?.includes("refused")
+        ? {
+            statusCode: "1062",
+            statusMessage: `수신번호 +82 ${message.to.slice(1, 3)}-${message.to.slice(3, 7)}-${message.to.slice(7)} 수신거부`,
+          }
+        : undefined;
     try {
       const queues = await sqs.createQueues();
       await sendBodies(sqs.client, queues.queueUrl, [
-        { tenant_id: tenant, to: "010-7777-8888", text: "안내", business_idempotency_key: "privacy-sent", event_type: "clinic\u001b[2J\u001b[31m_reminder" },
+        {
+          tenant_id: tenant,
+          to: "010-7777-8888",
+          text: "안내",
+          business_idempotency_key: "privacy-sent",
+          event_type: "clinic\u001b[2J\u001b[31m_reminder",
+        },
         { tenant_id: tenant, to: "+82 10 7777 8888", text: "안내", business_idempotency_key: "privacy-refused" },
       ]);
       const worker = await startTestWorker(fake, sqs, queues, { DATABASE_URL: database.url });
@@ -155,11 +189,17 @@ describe("privacy: the database", function () {
       expect(trace.stdout).not.to.contain("\u001b");
       expect(trace.stdout).not.to.match(/7777.?8888/);
 
-      const withoutKey = await runToEnd(["trace", "--to", "01077778888"], commandEnv(database.url, { MESSAGING_RECIPIENT_HASH_SECRET: "" }));
+      const withoutKey = await runToEnd(
+        ["trace", "--to", "01077778888"],
+        commandEnv(database.url, { MESSAGING_RECIPIENT_HASH_SECRET: "" }),
+      );
       expect(withoutKey.code).to.equal(2);
       expect(withoutKey.stderr).to.contain("trace needs MESSAGING_RECIPIENT_HASH_SECRET");
       // Another key finds nothing: the digest is of no use without it.
-      const otherKey = await runToEnd(["trace", "--to", "01077778888"], commandEnv(database.url, { MESSAGING_RECIPIENT_HASH_SECRET: "another-recipient-key-0123456789" }));
+      const otherKey = await runToEnd(
+        ["trace", "--to", "01077778888"],
+        commandEnv(database.url, { MESSAGING_RECIPIENT_HASH_SECRET: "another-recipient-key-0123456789" }),
+      );
       expect(otherKey.stdout).to.match(/^no jobs for 010\*\*\*\*8888/);
     } finally {
       await fake.close();
@@ -189,7 +229,14 @@ describe("privacy: rows written before the keyed digest (migration 3, db:rehash)
   const numbers = ["01011112222", "01011112222", "0113334444", "01955556666", "01011112222", "01077778888", "01600001111"];
 
   it("upgrades in place after migrating: resumable, row times kept, trace finding every row before and after", async () => {
-    const rows = numbers.map((number, index) => [`old-${index}`, 1, index % 2 ? "FAILED" : "SENT", "sms", maskPhone(number), legacyRecipientHash(number)]);
+    const rows = numbers.map((number, index) => [
+      `old-${index}`,
+      1,
+      index % 2 ? "FAILED" : "SENT",
+      "sms",
+      maskPhone(number),
+      legacyRecipientHash(number),
+    ]);
     await old.db.query("INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ?", [rows]);
     await old.db.query("UPDATE message_log SET created_at = NOW(3) - INTERVAL 1 DAY, updated_at = '2026-01-02 03:04:05.678'");
 
@@ -199,7 +246,10 @@ describe("privacy: rows written before the keyed digest (migration 3, db:rehash)
     expect(await migrate(old.db)).to.deep.equal([]);
 
     // Meanwhile: a new worker's row (keyed), and trace finds old and new alike.
-    await old.db.query("INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ('new-0', 1, 'SENT', 'sms', '010****2222', ?)", [hash("01011112222")]);
+    await old.db.query(
+      "INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ('new-0', 1, 'SENT', 'sms', '010****2222', ?)",
+      [hash("01011112222")],
+    );
     const before = await runToEnd(["trace", "--to", "010-1111-2222"], commandEnv(old.url));
     expect(before.stdout).to.contain("4 jobs for 010****2222");
 
@@ -223,14 +273,18 @@ describe("privacy: rows written before the keyed digest (migration 3, db:rehash)
     expect(rehash.code, rehash.stderr).to.equal(0);
     expect(rehash.stdout).to.match(/^examined 5 rows in [\d.]+ s: 4 unkeyed digests rewritten as keyed ones/);
 
-    const [after] = await old.db.query<RowDataPacket[]>("SELECT idempotency_key, recipient_hash, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated FROM message_log ORDER BY id");
+    const [after] = await old.db.query<RowDataPacket[]>(
+      "SELECT idempotency_key, recipient_hash, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated FROM message_log ORDER BY id",
+    );
     for (const row of after) {
       const index = Number(String(row.idempotency_key).split("-")[1]);
       const number = row.idempotency_key === "new-0" ? "01011112222" : numbers[index]!;
       expect(row.recipient_hash, String(row.idempotency_key)).to.equal(hash(number));
       if (row.idempotency_key !== "new-0") expect(row.updated).to.equal("2026-01-02 03:04:05.678000");
     }
-    const [stillUnkeyed] = await old.db.query<RowDataPacket[]>("SELECT COUNT(*) AS found FROM message_log WHERE recipient_hash IN (?)", [numbers.map(legacyRecipientHash)]);
+    const [stillUnkeyed] = await old.db.query<RowDataPacket[]>("SELECT COUNT(*) AS found FROM message_log WHERE recipient_hash IN (?)", [
+      numbers.map(legacyRecipientHash),
+    ]);
     expect(Number(stillUnkeyed[0]!.found)).to.equal(0);
 
     const afterTrace = await runToEnd(["trace", "--to", "010-1111-2222"], commandEnv(old.url));

@@ -28,7 +28,9 @@ describe("privacy: mock mode and logs (worker process)", function () {
       expect(code, variable).to.equal(2);
       const lines = worker.stderr.join("").trim().split("\n");
       expect(lines, variable).to.have.length(1);
-      expect(lines[0]).to.match(new RegExp(`${variable}=true \\(mock mode\\) together with DATABASE_URL is refused: .*charge tenants' credits`));
+      expect(lines[0]).to.match(
+        new RegExp(`${variable}=true \\(mock mode\\) together with DATABASE_URL is refused: .*charge tenants' credits`),
+      );
       expect(lines[0]).not.to.contain("Db-Passw0rd");
       expect(worker.stdout).to.deep.equal([]);
     }
@@ -36,7 +38,10 @@ describe("privacy: mock mode and logs (worker process)", function () {
   });
 
   it("with a database and no MESSAGING_RECIPIENT_HASH_SECRET, refuses a key too short, and otherwise keys digests from SOLAPI_API_SECRET", async () => {
-    const short = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "too-short" }));
+    const short = runCli(
+      ["worker"],
+      workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "too-short" }),
+    );
     expect((await short.exited).code).to.equal(2);
     expect(short.stderr.join("")).to.contain("MESSAGING_RECIPIENT_HASH_SECRET must be at least 16 characters");
     expect(short.stderr.join("")).not.to.contain("too-short");
@@ -44,7 +49,10 @@ describe("privacy: mock mode and logs (worker process)", function () {
 
   it("warns at start-up when the database connection to another machine is not encrypted", async () => {
     // 192.0.2.1 is a documentation address (RFC 5737): nothing answers there.
-    const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: "mysql://worker:Db-Passw0rd@192.0.2.1:3306/academy" }));
+    const worker = runCli(
+      ["worker"],
+      workerEnv(fake, sqs.endpoint, queues.queueUrl, { DATABASE_URL: "mysql://worker:Db-Passw0rd@192.0.2.1:3306/academy" }),
+    );
     const warning = await worker.waitForLine((line) => String(line.message).startsWith("the database connection is not encrypted"));
     expect(warning).to.include({ level: "warn", database_host: "192.0.2.1" });
     expect(warning.message).to.contain("?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds");
@@ -55,7 +63,14 @@ describe("privacy: mock mode and logs (worker process)", function () {
 
   it("SOLAPI_MOCK_SHOW_TEXT=false prints each request's shape without its text; no log line carries a text or a name", async () => {
     const jobs = [
-      { tenant_id: 1, to: "010-1234-5678", text: `[한빛학원] ${STUDENT} 학생 클리닉 안내`, business_idempotency_key: "mock-sms", target_name: STUDENT, event_type: "clinic_reminder" },
+      {
+        tenant_id: 1,
+        to: "010-1234-5678",
+        text: `[한빛학원] ${STUDENT} 학생 클리닉 안내`,
+        business_idempotency_key: "mock-sms",
+        target_name: STUDENT,
+        event_type: "clinic_reminder",
+      },
       {
         tenant_id: 1,
         to: "+82 10-1234-5678",
@@ -72,7 +87,8 @@ describe("privacy: mock mode and logs (worker process)", function () {
       await sendBodies(sqs.client, queueUrl, jobs);
       const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queueUrl, { SOLAPI_MOCK: "true", LOG_LEVEL: "debug", ...extra }));
       const polling = await worker.waitForLine((line) => line.message === "worker polling");
-      for (const key of ["mock-sms", "mock-ata"]) await worker.waitForLine((line) => line.message === "job sent" && line.job === key, 30_000);
+      for (const key of ["mock-sms", "mock-ata"])
+        await worker.waitForLine((line) => line.message === "job sent" && line.job === key, 30_000);
       worker.child.kill("SIGTERM");
       expect((await worker.exited).code).to.equal(0);
       return { logs: worker.stdout.join("\n"), printed: worker.stderr.join(""), note: String(polling.note) };
@@ -80,7 +96,9 @@ describe("privacy: mock mode and logs (worker process)", function () {
 
     const redacted = await run({ SOLAPI_MOCK_SHOW_TEXT: "false" });
     expect(redacted.printed).to.contain('"type": "SMS"').and.to.contain('"type": "ATA"').and.to.contain('"#{학생명}": "[redacted]"');
-    expect(redacted.printed).to.contain('"to": "010****5678"').and.to.match(/"text": "\[redacted: \d+ characters\]"/);
+    expect(redacted.printed)
+      .to.contain('"to": "010****5678"')
+      .and.to.match(/"text": "\[redacted: \d+ characters\]"/);
     expect(redacted.note).to.equal("nothing is sent to Solapi; requests are printed without their text (SOLAPI_MOCK_SHOW_TEXT=false)");
     expect(redacted.printed).not.to.contain(STUDENT);
     expect(redacted.printed).not.to.contain("클리닉");

@@ -22,7 +22,14 @@ describe("worker process: signals, exit codes, logs", function () {
     const keys = Array.from({ length: 30 }, (_, index) => `term-${index}`);
     await sendBodies(sqs.client, queues.queueUrl, keys.map(job));
     fake.latencyMs = 2_000;
-    const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { MESSAGING_CONCURRENCY: "10", MESSAGING_VISIBILITY_TIMEOUT: "10", SOLAPI_TIMEOUT_MS: "5000" }));
+    const worker = runCli(
+      ["worker"],
+      workerEnv(fake, sqs.endpoint, queues.queueUrl, {
+        MESSAGING_CONCURRENCY: "10",
+        MESSAGING_VISIBILITY_TIMEOUT: "10",
+        SOLAPI_TIMEOUT_MS: "5000",
+      }),
+    );
     await waitFor(() => fake.sendRequests.length > 0, 15_000, "the first send");
     const signalledAt = Date.now();
     worker.child.kill("SIGTERM");
@@ -51,14 +58,19 @@ describe("worker process: signals, exit codes, logs", function () {
   it("exits 1 when in-flight sends outlast MESSAGING_SHUTDOWN_TIMEOUT", async () => {
     await sendBodies(sqs.client, queues.queueUrl, [job("stuck")]);
     fake.always({ kind: "hang" });
-    const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { SOLAPI_TIMEOUT_MS: "30000", MESSAGING_SHUTDOWN_TIMEOUT: "1" }));
+    const worker = runCli(
+      ["worker"],
+      workerEnv(fake, sqs.endpoint, queues.queueUrl, { SOLAPI_TIMEOUT_MS: "30000", MESSAGING_SHUTDOWN_TIMEOUT: "1" }),
+    );
     await waitFor(() => fake.sendRequests.length > 0, 15_000, "the send");
     const signalledAt = Date.now();
     worker.child.kill("SIGTERM");
     const { code, at } = await worker.exited;
     expect(code).to.equal(1);
     expect(at - signalledAt).to.be.within(900, 3_000);
-    expect(worker.lines().find((line) => line.message === "shutdown budget spent with jobs still in flight; exiting anyway")).to.include({ in_flight: 1 });
+    expect(worker.lines().find((line) => line.message === "shutdown budget spent with jobs still in flight; exiting anyway")).to.include({
+      in_flight: 1,
+    });
   });
 
   it("a second signal exits at once", async () => {
@@ -105,7 +117,10 @@ describe("worker process: signals, exit codes, logs", function () {
     expect(everything).not.to.contain("010-1234-5678");
 
     const mock = runCli(["worker"], { ...env, SOLAPI_MOCK: "true" });
-    expect(await mock.waitForLine((line) => line.message === "worker polling")).to.include({ solapi_mode: "mock", mock_because: "SOLAPI_MOCK=true" });
+    expect(await mock.waitForLine((line) => line.message === "worker polling")).to.include({
+      solapi_mode: "mock",
+      mock_because: "SOLAPI_MOCK=true",
+    });
     mock.child.kill("SIGTERM");
     expect((await mock.exited).code).to.equal(0);
   });

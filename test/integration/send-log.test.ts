@@ -3,14 +3,14 @@
  * credits and refunds, the send log and "never the same message twice".
  */
 import { expect } from "chai";
-import { useWorkerSuite } from "../support/worker-suite";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "../../worker/src/store/migrate";
-import { balanceOf, logRow, logRows, seedReservation, seedTenant } from "../support/database";
 import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
+import { balanceOf, logRow, logRows, seedReservation, seedTenant } from "../support/database";
 import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
 import { runCli } from "../support/process";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
 import { type TestWorker, waitFor } from "../support/worker";
+import { useWorkerSuite } from "../support/worker-suite";
 
 let tenantSequence = 100;
 const nextTenant = () => (tenantSequence += 1);
@@ -45,7 +45,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     const [report] = await worker.waitForReports(1);
     expect(report!.outcome).to.deep.include({ kind: "skipped", status: "SKIPPED_CANCELLED" });
     expect(suite.fake.sendRequests).to.have.length(0);
-    expect(await logRow(suite.database.db, "cancelled")).to.include({ status: "SKIPPED_CANCELLED", amount_charged: "0.00", tenant_id: tenant });
+    expect(await logRow(suite.database.db, "cancelled")).to.include({
+      status: "SKIPPED_CANCELLED",
+      amount_charged: "0.00",
+      tenant_id: tenant,
+    });
     expect(await balanceOf(suite.database.db, tenant)).to.equal("100.00");
     expect(await receiveAll(suite.sqs.client, suite.queues.queueUrl)).to.have.length(0);
   });
@@ -67,7 +71,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "200.00", sms: "10.00" });
     const keys = Array.from({ length: 50 }, (_, index) => `credit-${tenant}-${index}`);
-    await sendBodies(suite.sqs.client, suite.queues.queueUrl, keys.map((key) => job(key, tenant)));
+    await sendBodies(
+      suite.sqs.client,
+      suite.queues.queueUrl,
+      keys.map((key) => job(key, tenant)),
+    );
     let lowest = Infinity;
     let sampling = true;
     const sampler = (async () => {
@@ -102,7 +110,10 @@ describe("send log, credits and reservations (MySQL)", function () {
     await sendBodies(suite.sqs.client, suite.queues.queueUrl, [job("disabled", off), job("own-sender", own, { message_mode: "both" })]);
     const worker = await start();
     await worker.waitForReports(2);
-    expect(await logRow(suite.database.db, "disabled")).to.include({ status: "SKIPPED_BALANCE", failure_reason: `messaging is disabled for tenant ${off}` });
+    expect(await logRow(suite.database.db, "disabled")).to.include({
+      status: "SKIPPED_BALANCE",
+      failure_reason: `messaging is disabled for tenant ${off}`,
+    });
     const [sent] = suite.fake.acceptedFor("own-sender");
     expect(sent!.kakaoOptions).to.include({ pfId: "KA01PF-TENANT" });
     expect(sent!.from).to.equal("0311112222");
@@ -113,7 +124,11 @@ describe("send log, credits and reservations (MySQL)", function () {
   it("a permanent failure is recorded FAILED and refunded once", async () => {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "50.00" });
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("refused", tenant, { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` }));
+    await sendBody(
+      suite.sqs.client,
+      suite.queues.queueUrl,
+      job("refused", tenant, { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` }),
+    );
     const worker = await start();
     await worker.waitForReports(1);
     expect(await logRow(suite.database.db, "refused")).to.include({ status: "FAILED", amount_charged: "0.00", channel: "alimtalk" });
@@ -184,7 +199,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
     suite.fake.latencyMs = 300;
-    await sendBodies(suite.sqs.client, suite.queues.queueUrl, Array.from({ length: 10 }, () => job("ten-copies", tenant)));
+    await sendBodies(
+      suite.sqs.client,
+      suite.queues.queueUrl,
+      Array.from({ length: 10 }, () => job("ten-copies", tenant)),
+    );
     // Five slots each, so that both workers receive copies and race for the claim.
     const a = await start({ MESSAGING_CONCURRENCY: "5" });
     const b = await start({ MESSAGING_CONCURRENCY: "5" });
@@ -207,7 +226,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
     suite.fake.next({ kind: "accept-then-hang" });
     await sendBody(suite.sqs.client, suite.queues.queueUrl, job("killed", tenant));
-    const env = workerEnv(suite.fake, suite.sqs.endpoint, suite.queues.queueUrl, { DATABASE_URL: suite.database.url, MESSAGING_VISIBILITY_TIMEOUT: "3", SOLAPI_TIMEOUT_MS: "3000" });
+    const env = workerEnv(suite.fake, suite.sqs.endpoint, suite.queues.queueUrl, {
+      DATABASE_URL: suite.database.url,
+      MESSAGING_VISIBILITY_TIMEOUT: "3",
+      SOLAPI_TIMEOUT_MS: "3000",
+    });
     const doomed = runCli(["worker"], env);
     await waitFor(() => suite.fake.acceptedFor("killed").length === 1, 15_000, "Solapi to accept");
     doomed.child.kill("SIGKILL");
@@ -220,7 +243,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     const [report] = await survivor.waitForReports(1, (candidate) => candidate.outcome.kind !== "retry", 30_000);
     expect(report!.outcome).to.deep.include({ kind: "sent", recovered: true, messageId: suite.fake.acceptedFor("killed")[0]!.messageId });
     expect(suite.fake.acceptedFor("killed")).to.have.length(1);
-    expect(await logRow(suite.database.db, "killed")).to.include({ status: "SENT", message_id: suite.fake.acceptedFor("killed")[0]!.messageId, amount_charged: "10.00" });
+    expect(await logRow(suite.database.db, "killed")).to.include({
+      status: "SENT",
+      message_id: suite.fake.acceptedFor("killed")[0]!.messageId,
+      amount_charged: "10.00",
+    });
     expect(await balanceOf(suite.database.db, tenant)).to.equal("90.00");
   });
 
@@ -266,7 +293,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     ]);
     const worker = await start();
     await worker.waitForReports(2);
-    const trace = runCli(["trace", "--to", "01077778888", "--tenant", String(tenant)], { PATH: process.env.PATH, DATABASE_URL: suite.database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
+    const trace = runCli(["trace", "--to", "01077778888", "--tenant", String(tenant)], {
+      PATH: process.env.PATH,
+      DATABASE_URL: suite.database.url,
+      MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET,
+    });
     expect((await trace.exited).code).to.equal(0);
     const output = trace.stdout.join("\n");
     expect(output).to.contain("2 jobs for 010****8888");
@@ -275,7 +306,11 @@ describe("send log, credits and reservations (MySQL)", function () {
     expect(output).to.contain("clinic_reminder");
     expect(output).to.contain(suite.fake.acceptedFor("trace-sent")[0]!.messageId);
 
-    const nothing = runCli(["trace", "--to", "010-0000-0000"], { PATH: process.env.PATH, DATABASE_URL: suite.database.url, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET });
+    const nothing = runCli(["trace", "--to", "010-0000-0000"], {
+      PATH: process.env.PATH,
+      DATABASE_URL: suite.database.url,
+      MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET,
+    });
     expect((await nothing.exited).code).to.equal(0);
     expect(nothing.stdout.join("\n")).to.match(/^no jobs for 010\*\*\*\*0000 since /);
 

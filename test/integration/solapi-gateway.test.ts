@@ -9,7 +9,12 @@ import { type FakeSolapi, startFakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "..
 
 const to = "01012345678";
 const tenantId = 1;
-const sms = (jobKey: string, text = "수업 안내"): OutgoingMessage => ({ id: jobKey, jobKey, tenantId, ...buildTextMessage({ jobKey, tenantId, to, from: "0212345678", text }) });
+const sms = (jobKey: string, text = "수업 안내"): OutgoingMessage => ({
+  id: jobKey,
+  jobKey,
+  tenantId,
+  ...buildTextMessage({ jobKey, tenantId, to, from: "0212345678", text }),
+});
 const ata = (jobKey: string, templateId = "KA01TP-OK"): OutgoingMessage => ({
   id: jobKey,
   jobKey,
@@ -17,7 +22,7 @@ const ata = (jobKey: string, templateId = "KA01TP-OK"): OutgoingMessage => ({
   ...buildAlimtalkMessage({ jobKey, tenantId, to, pfId: "PF", templateId, variables: { name: "민준" } }),
 });
 
-describe("Solapi gateway (real SDK → fake Solapi)", function () {
+describe("Solapi gateway (real SDK → fake Solapi)", () => {
   let fake: FakeSolapi;
   let gateway: SolapiGateway;
 
@@ -36,7 +41,11 @@ describe("Solapi gateway (real SDK → fake Solapi)", function () {
     expect(fake.sendRequests).to.have.length(1);
     expect(fake.sendRequests[0]!.signatureValid).to.equal(true);
     expect(fake.sendRequests[0]!.body).to.include({ allowDuplicates: true, showMessageList: true });
-    expect(fake.accepted.map((message) => [message.jobKey, message.type])).to.deep.equal([["a", "SMS"], ["b", "LMS"], ["c", "ATA"]]);
+    expect(fake.accepted.map((message) => [message.jobKey, message.type])).to.deep.equal([
+      ["a", "SMS"],
+      ["b", "LMS"],
+      ["c", "ATA"],
+    ]);
     for (const key of ["a", "b", "c"]) {
       const result = results.get(key)!;
       expect(result.status, key).to.equal("accepted");
@@ -158,13 +167,20 @@ describe("Solapi gateway (real SDK → fake Solapi)", function () {
     const found = await gateway.findSent({ to, jobKey: "earlier-job", tenantId, since });
     expect(found).to.deep.include({ messageId: fake.acceptedFor("earlier-job")[0]!.messageId, type: "SMS" });
     expect(await gateway.findSent({ to, jobKey: "never-sent", tenantId, since })).to.equal(undefined);
-    expect(await gateway.findSent({ to, jobKey: "earlier-job", tenantId: 2, since }), "another tenant's job of that key").to.equal(undefined);
+    expect(await gateway.findSent({ to, jobKey: "earlier-job", tenantId: 2, since }), "another tenant's job of that key").to.equal(
+      undefined,
+    );
     expect(await gateway.findSent({ to, jobKey: "EARLIER-JOB", tenantId, since }), "a key differing in case").to.equal(undefined);
   });
 
   it("two tenants' jobs with one key travel in one request and each gets its own answer", async () => {
     const mine = { ...sms("reminder-7"), id: "1:reminder-7" };
-    const theirs: OutgoingMessage = { id: "2:reminder-7", jobKey: "reminder-7", tenantId: 2, ...buildTextMessage({ jobKey: "reminder-7", tenantId: 2, to, from: "0212345678", text: "다른 학원" }) };
+    const theirs: OutgoingMessage = {
+      id: "2:reminder-7",
+      jobKey: "reminder-7",
+      tenantId: 2,
+      ...buildTextMessage({ jobKey: "reminder-7", tenantId: 2, to, from: "0212345678", text: "다른 학원" }),
+    };
     const results = await gateway.send([mine, theirs]);
     const ids = fake.accepted.map((message) => message.messageId);
     expect(results.get("1:reminder-7")).to.deep.include({ status: "accepted", messageId: ids[0] });

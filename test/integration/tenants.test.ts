@@ -5,13 +5,13 @@
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
-import { useWorkerSuite } from "../support/worker-suite";
 import type { RowDataPacket } from "mysql2/promise";
 import { migrate } from "../../worker/src/store/migrate";
 import { initial } from "../../worker/src/store/migrations/001-initial";
 import type { Db } from "../../worker/src/store/pool";
 import { balanceOf, MYSQL8_SQL_MODE, scratchDatabase, seedTenant } from "../support/database";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
+import { useWorkerSuite } from "../support/worker-suite";
 
 let tenantSequence = 500;
 const nextTenant = () => (tenantSequence += 1);
@@ -75,9 +75,13 @@ describe("tenants isolated: keys, senders, credits; identity through the DLQ (My
     const worker = await start();
     await worker.waitForReports(5);
     expect(await rowOf(suite.database.db, mine, "borrowed-sender")).to.include({ status: "FAILED", amount_charged: "0.00" });
-    expect(String((await rowOf(suite.database.db, mine, "borrowed-sender"))!.failure_reason)).to.contain(`sender 0299998888 is not a sender number of tenant ${mine}`);
+    expect(String((await rowOf(suite.database.db, mine, "borrowed-sender"))!.failure_reason)).to.contain(
+      `sender 0299998888 is not a sender number of tenant ${mine}`,
+    );
     expect(await rowOf(suite.database.db, mine, "borrowed-channel")).to.include({ status: "FAILED", amount_charged: "0.00" });
-    expect(String((await rowOf(suite.database.db, mine, "borrowed-channel"))!.failure_reason)).to.contain("Kakao channel KA01PF-THEIRS is not a channel of tenant");
+    expect(String((await rowOf(suite.database.db, mine, "borrowed-channel"))!.failure_reason)).to.contain(
+      "Kakao channel KA01PF-THEIRS is not a channel of tenant",
+    );
     expect(suite.fake.acceptedFor("borrowed-sender")).to.have.length(0);
     expect(suite.fake.acceptedFor("borrowed-channel")).to.have.length(0);
     expect(suite.fake.acceptedFor("own-sender")[0]!.from).to.equal("0311112222");
@@ -105,7 +109,9 @@ describe("tenants isolated: keys, senders, credits; identity through the DLQ (My
 
     // The operator redrives it (docs/operations.md) once Solapi answers again: a new SQS message, the same job.
     suite.fake.listStatus = undefined;
-    await suite.sqs.client.send(new SendMessageCommand({ QueueUrl: suite.queues.queueUrl, MessageBody: copy!.Body!, MessageAttributes: copy!.MessageAttributes }));
+    await suite.sqs.client.send(
+      new SendMessageCommand({ QueueUrl: suite.queues.queueUrl, MessageBody: copy!.Body!, MessageAttributes: copy!.MessageAttributes }),
+    );
     const [redriven] = await worker.waitForReports(1, (report) => report.key === key && report.outcome.kind === "sent", 30_000);
     expect(redriven!.sqsMessageId).to.not.equal(dead!.sqsMessageId);
     expect(redriven!.outcome).to.deep.include({ recovered: true });
@@ -132,7 +138,9 @@ describe("tenants isolated: keys, senders, credits; identity through the DLQ (My
     const old = await scratchDatabase("academy_upgrade", { connectionLimit: 4, sqlMode: MYSQL8_SQL_MODE });
     try {
       for (const statement of initial.statements!) await old.db.query(statement);
-      await old.db.query("CREATE TABLE schema_migrations (version INT NOT NULL, name VARCHAR(200) NOT NULL, applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), PRIMARY KEY (version))");
+      await old.db.query(
+        "CREATE TABLE schema_migrations (version INT NOT NULL, name VARCHAR(200) NOT NULL, applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), PRIMARY KEY (version))",
+      );
       await old.db.query("INSERT INTO schema_migrations (version, name) VALUES (1, ?)", [initial.name]);
       const oldRows = [
         [1, "reminder-7", "SENT"],
@@ -148,15 +156,24 @@ describe("tenants isolated: keys, senders, credits; identity through the DLQ (My
       }
 
       await migrate(old.db);
-      const [rows] = await old.db.query<RowDataPacket[]>("SELECT tenant_id, idempotency_key, status, amount_charged FROM message_log ORDER BY id");
+      const [rows] = await old.db.query<RowDataPacket[]>(
+        "SELECT tenant_id, idempotency_key, status, amount_charged FROM message_log ORDER BY id",
+      );
       expect(rows.map((row) => [Number(row.tenant_id), row.idempotency_key, row.status])).to.deep.equal(oldRows.map((row) => [...row]));
       expect(rows.every((row) => row.amount_charged === "10.00")).to.equal(true);
 
       // Now the same key in another tenant, and a key differing only in case, are rows of their own.
-      await old.db.query("INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ('reminder-7', 2, 'CLAIMED', 'sms', 'r', 'h'), ('REMINDER-7', 1, 'CLAIMED', 'sms', 'r', 'h')");
+      await old.db.query(
+        "INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ('reminder-7', 2, 'CLAIMED', 'sms', 'r', 'h'), ('REMINDER-7', 1, 'CLAIMED', 'sms', 'r', 'h')",
+      );
       const duplicate = await old.db
-        .query("INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ('reminder-7', 1, 'CLAIMED', 'sms', 'r', 'h')")
-        .then(() => "inserted", (error: Error) => error.message);
+        .query(
+          "INSERT INTO message_log (idempotency_key, tenant_id, status, mode, recipient, recipient_hash) VALUES ('reminder-7', 1, 'CLAIMED', 'sms', 'r', 'h')",
+        )
+        .then(
+          () => "inserted",
+          (error: Error) => error.message,
+        );
       expect(duplicate).to.match(/Duplicate entry/);
       expect(await migrate(old.db), "a second run changes nothing").to.deep.equal([]);
     } finally {

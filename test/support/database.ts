@@ -10,7 +10,8 @@ import { migrate } from "../../worker/src/store/migrate";
 import { createDatabase, type Db } from "../../worker/src/store/pool";
 import { hasContainerRuntime } from "./containers";
 
-export const MYSQL8_SQL_MODE = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
+export const MYSQL8_SQL_MODE =
+  "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
 const DEFAULT_URL = "mysql://root@127.0.0.1:3306/test";
 
 export interface TestDatabase {
@@ -103,7 +104,16 @@ export async function seedTenant(db: Db, tenant: TenantSeed): Promise<void> {
   await db.query(
     `INSERT INTO tenants (id, credit_balance, sms_price, lms_price, alimtalk_price, sender, kakao_pf_id, messaging_enabled)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    [tenant.id, tenant.credit, tenant.sms ?? "10.00", tenant.lms ?? "30.00", tenant.alimtalk ?? "8.00", tenant.sender ?? null, tenant.pfId ?? null, tenant.enabled ?? true],
+    [
+      tenant.id,
+      tenant.credit,
+      tenant.sms ?? "10.00",
+      tenant.lms ?? "30.00",
+      tenant.alimtalk ?? "8.00",
+      tenant.sender ?? null,
+      tenant.pfId ?? null,
+      tenant.enabled ?? true,
+    ],
   );
 }
 

@@ -175,7 +175,9 @@ export class FakeSolapi {
         .map((pair) => pair.split("=") as [string, string]),
     );
     if (fields.apiKey !== this.apiKey || !fields.date || !fields.salt) return false;
-    const expected = createHmac("sha256", this.apiSecret).update(fields.date + fields.salt).digest("hex");
+    const expected = createHmac("sha256", this.apiSecret)
+      .update(fields.date + fields.salt)
+      .digest("hex");
     return expected === fields.signature;
   }
 
@@ -224,7 +226,10 @@ export class FakeSolapi {
         response.writeHead(behaviour.status, { "content-type": "text/html" }).end("<html>bad gateway</html>");
         return;
       }
-      return json(response, behaviour.status, { errorCode: behaviour.errorCode ?? `Fake${behaviour.status}`, errorMessage: behaviour.errorMessage ?? "fake failure" });
+      return json(response, behaviour.status, {
+        errorCode: behaviour.errorCode ?? `Fake${behaviour.status}`,
+        errorMessage: behaviour.errorMessage ?? "fake failure",
+      });
     }
     const groupId = this.id("G");
     const failed: Record<string, unknown>[] = [];
@@ -247,7 +252,13 @@ export class FakeSolapi {
         continue;
       }
       listed.push(entry);
-      this.accepted.push({ ...message, messageId: entry.messageId, groupId, jobKey: message.customFields?.[JOB_KEY_FIELD], acceptedAt: Date.now() });
+      this.accepted.push({
+        ...message,
+        messageId: entry.messageId,
+        groupId,
+        jobKey: message.customFields?.[JOB_KEY_FIELD],
+        acceptedAt: Date.now(),
+      });
     }
     if (behaviour.kind === "drop-after-accept") {
       response.socket?.destroy();
@@ -308,7 +319,12 @@ export class FakeSolapi {
     );
     const limit = Math.min(500, Number(query.get("limit") ?? 20) || 20);
     const startKey = query.get("startKey");
-    const first = startKey ? Math.max(0, found.findIndex((message) => message.messageId === startKey)) : 0;
+    const first = startKey
+      ? Math.max(
+          0,
+          found.findIndex((message) => message.messageId === startKey),
+        )
+      : 0;
     const page = this.listFault === "omit" ? [] : found.slice(first, first + limit);
     const next = found[first + limit];
     json(response, 200, {

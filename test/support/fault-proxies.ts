@@ -7,8 +7,14 @@
  * - SqsFaultProxy: SQS's JSON protocol over HTTP: throttle, fail, drop or refuse by action, and fail
  *   the entries of a DeleteMessageBatch.
  */
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createConnection, createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { type AddressInfo, createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 
 export class TcpFaultProxy {
   private readonly server: NetServer;
@@ -94,7 +100,10 @@ export type SqsFault = "pass" | "throttle" | "error" | "drop" | "fail-entries";
 function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve(Buffer.concat(chunks))).on("error", reject);
+    request
+      .on("data", (chunk: Buffer) => chunks.push(chunk))
+      .on("end", () => resolve(Buffer.concat(chunks)))
+      .on("error", reject);
   });
 }
 
@@ -153,7 +162,10 @@ export class SqsFaultProxy {
       const status = fault === "throttle" ? 400 : 500;
       const type = fault === "throttle" ? "ThrottlingException" : "InternalError";
       response
-        .writeHead(status, { "content-type": "application/x-amz-json-1.0", "x-amzn-query-error": `${type};${fault === "throttle" ? "Sender" : "Receiver"}` })
+        .writeHead(status, {
+          "content-type": "application/x-amz-json-1.0",
+          "x-amzn-query-error": `${type};${fault === "throttle" ? "Sender" : "Receiver"}`,
+        })
         .end(JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message: `injected ${fault}` }));
       return;
     }

@@ -37,7 +37,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case "aws:index/getRegion:getRegion":
         return { name: REGION, region: REGION, id: REGION };
       case "aws:kms/getAlias:getAlias":
-        return { ...args.inputs, arn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/ssm`, targetKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/ssm-key`, targetKeyId: "ssm-key" };
+        return {
+          ...args.inputs,
+          arn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/ssm`,
+          targetKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/ssm-key`,
+          targetKeyId: "ssm-key",
+        };
       case "aws:ec2/getVpc:getVpc":
         return { id: "vpc-default", cidrBlock: "172.31.0.0/16" };
       case "aws:ec2/getSubnets:getSubnets":

@@ -7,14 +7,14 @@ import type { AddressInfo } from "node:net";
 import {
   DeleteMessageCommand,
   type Message,
+  type QueueAttributeName,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
-  type QueueAttributeName,
 } from "@aws-sdk/client-sqs";
 import { createSqsServer } from "local-aws-sqs";
-import { createQueues, type CreatedQueues } from "../../worker/src/sqs/admin";
+import { type CreatedQueues, createQueues } from "../../worker/src/sqs/admin";
 import { hasContainerRuntime } from "./containers";
 import { type FakeSolapi, startFakeSolapi } from "./fake-solapi";
 
@@ -98,7 +98,9 @@ export async function deleteMessage(client: SQSClient, queueUrl: string, message
 }
 
 export async function sendBody(client: SQSClient, queueUrl: string, body: unknown): Promise<string> {
-  const { MessageId } = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: typeof body === "string" ? body : JSON.stringify(body) }));
+  const { MessageId } = await client.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: typeof body === "string" ? body : JSON.stringify(body) }),
+  );
   return MessageId!;
 }
 

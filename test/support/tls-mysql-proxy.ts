@@ -6,7 +6,7 @@
  * signed for `localhost` and `db.example.test` (EC P-256, made with openssl, valid until 2126).
  */
 import { readFileSync } from "node:fs";
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { type AddressInfo, createConnection, createServer, type Server, type Socket } from "node:net";
 import { resolve } from "node:path";
 import { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
@@ -32,7 +32,6 @@ class PacketReader {
     }
     return packets;
   }
-
 }
 
 /** The greeting's capability flags (low two bytes) sit after the version string, thread id, 8 bytes of scramble and a filler. */
@@ -63,7 +62,10 @@ export interface TlsMysqlProxy {
 }
 
 /** `certificateFor: "db.example.test"` presents a certificate for another host than the one connected to. */
-export async function startTlsMysqlProxy(upstream: { host: string; port: number }, certificateFor: "localhost" | "db.example.test" = "localhost"): Promise<TlsMysqlProxy> {
+export async function startTlsMysqlProxy(
+  upstream: { host: string; port: number },
+  certificateFor: "localhost" | "db.example.test" = "localhost",
+): Promise<TlsMysqlProxy> {
   const file = certificateFor === "localhost" ? "server" : "other-host";
   const key = readFileSync(resolve(FIXTURES, `${file}-key.pem`));
   const cert = readFileSync(resolve(FIXTURES, `${file}.pem`));

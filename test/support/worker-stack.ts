@@ -16,7 +16,13 @@ export function argsFor(overrides: Partial<WorkerArgs> = {}): WorkerArgs {
     stack: "dev",
     image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker@sha256:abc",
     repositoryArn: "arn:aws:ecr:ap-northeast-2:123456789012:repository/academy-messaging-worker-dev",
-    queue: { name: "academy-messaging-jobs", deadLetterName: "academy-messaging-jobs-dlq", visibilityTimeoutSeconds: 60, waitSeconds: 20, maxReceiveCount: 3 },
+    queue: {
+      name: "academy-messaging-jobs",
+      deadLetterName: "academy-messaging-jobs-dlq",
+      visibilityTimeoutSeconds: 60,
+      waitSeconds: 20,
+      maxReceiveCount: 3,
+    },
     solapi: {
       mock: false,
       apiKey: pulumi.secret(SOLAPI_KEY),

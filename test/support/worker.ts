@@ -1,7 +1,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../../worker/src/config";
 import type { JobReport } from "../../worker/src/consumer/consumer";
-import { startWorker, type RunningWorker } from "../../worker/src/worker";
+import { type RunningWorker, startWorker } from "../../worker/src/worker";
 import { capturingLogger, workerEnv } from "./config";
 import type { FakeSolapi } from "./fake-solapi";
 import type { TestQueues, TestSqs } from "./sqs";

@@ -61,7 +61,11 @@ describe("configuration (CONTRACT §3)", () => {
   });
 
   it("never echoes a bad DATABASE_URL, which may hold a password", () => {
-    const problems = problemsOf({ ...live, DATABASE_URL: "postgres://app:hunter2-pass@db/app", MESSAGING_RECIPIENT_HASH_SECRET: "recipient-key-0123456789" });
+    const problems = problemsOf({
+      ...live,
+      DATABASE_URL: "postgres://app:hunter2-pass@db/app",
+      MESSAGING_RECIPIENT_HASH_SECRET: "recipient-key-0123456789",
+    });
     expect(problems).to.have.length(1);
     expect(problems[0]).to.match(/^DATABASE_URL /);
     expect(problems[0]).not.to.contain("hunter2");
@@ -90,8 +94,18 @@ describe("configuration (CONTRACT §3)", () => {
   });
 
   it("lists the secret values the logger must hide, including the database password", () => {
-    const config = loadConfig({ ...live, DATABASE_URL: "mysql://worker:p%40ss-word@db:3306/app", MESSAGING_RECIPIENT_HASH_SECRET: "recipient-key-0123456789" });
-    expect(config.secrets).to.include.members(["very-secret-value", "NCSKEY", "p@ss-word", "mysql://worker:p%40ss-word@db:3306/app", "recipient-key-0123456789"]);
+    const config = loadConfig({
+      ...live,
+      DATABASE_URL: "mysql://worker:p%40ss-word@db:3306/app",
+      MESSAGING_RECIPIENT_HASH_SECRET: "recipient-key-0123456789",
+    });
+    expect(config.secrets).to.include.members([
+      "very-secret-value",
+      "NCSKEY",
+      "p@ss-word",
+      "mysql://worker:p%40ss-word@db:3306/app",
+      "recipient-key-0123456789",
+    ]);
   });
 });
 
@@ -117,7 +131,10 @@ describe("configuration: privacy and credits", () => {
     expect(derived.recipientHashSecret).to.match(/^[0-9a-f]{64}$/);
     expect(derived.recipientHashSecret).not.to.contain(live.SOLAPI_API_SECRET);
     expect(derived.secrets).to.include(derived.recipientHashSecret);
-    expect(loadDatabaseConfig({ DATABASE_URL, SOLAPI_API_SECRET: live.SOLAPI_API_SECRET }).recipientHashSecret, "trace finds the same key").to.equal(derived.recipientHashSecret);
+    expect(
+      loadDatabaseConfig({ DATABASE_URL, SOLAPI_API_SECRET: live.SOLAPI_API_SECRET }).recipientHashSecret,
+      "trace finds the same key",
+    ).to.equal(derived.recipientHashSecret);
     const short = problemsOf({ ...live, DATABASE_URL, MESSAGING_RECIPIENT_HASH_SECRET: "short-key" });
     expect(short).to.have.length(1);
     expect(short[0]).to.match(/^MESSAGING_RECIPIENT_HASH_SECRET must be at least 16 characters/);
@@ -134,7 +151,9 @@ describe("configuration: privacy and credits", () => {
   it("SOLAPI_MOCK_SHOW_TEXT is true unless set false", () => {
     expect(loadConfig({ SOLAPI_MOCK: "true" }).solapi.mockShowText).to.equal(true);
     expect(loadConfig({ SOLAPI_MOCK: "true", SOLAPI_MOCK_SHOW_TEXT: "false" }).solapi.mockShowText).to.equal(false);
-    expect(problemsOf({ SOLAPI_MOCK: "true", SOLAPI_MOCK_SHOW_TEXT: "hidden" })[0]).to.match(/^SOLAPI_MOCK_SHOW_TEXT must be true or false/);
+    expect(problemsOf({ SOLAPI_MOCK: "true", SOLAPI_MOCK_SHOW_TEXT: "hidden" })[0]).to.match(
+      /^SOLAPI_MOCK_SHOW_TEXT must be true or false/,
+    );
   });
 
   it("names a bad TLS option of DATABASE_URL without echoing the password", () => {
@@ -148,10 +167,15 @@ describe("configuration: privacy and credits", () => {
     for (const [query, message] of Object.entries(bad)) {
       const problems = problemsOf({ ...live, DATABASE_URL: `${DATABASE_URL}?${query}`, MESSAGING_RECIPIENT_HASH_SECRET: SECRET });
       expect(problems, query).to.have.length(1);
-      expect(problems[0], query).to.match(/^DATABASE_URL /).and.to.match(message);
+      expect(problems[0], query)
+        .to.match(/^DATABASE_URL /)
+        .and.to.match(message);
       expect(problems[0], query).not.to.contain("Db-Passw0rd");
     }
-    expect(loadConfig({ ...live, DATABASE_URL: `${DATABASE_URL}?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds`, MESSAGING_RECIPIENT_HASH_SECRET: SECRET }).databaseUrl).to.contain("ssl-ca=rds");
+    expect(
+      loadConfig({ ...live, DATABASE_URL: `${DATABASE_URL}?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds`, MESSAGING_RECIPIENT_HASH_SECRET: SECRET })
+        .databaseUrl,
+    ).to.contain("ssl-ca=rds");
   });
 
   it("the database commands read only DATABASE_URL and the recipient key: no Solapi credentials, no mock switch", () => {
@@ -161,7 +185,10 @@ describe("configuration: privacy and credits", () => {
       recipientHashKeySource: "MESSAGING_RECIPIENT_HASH_SECRET",
     });
     expect(loadDatabaseConfig({})).to.deep.equal({ databaseUrl: undefined });
-    const problems = problemsOf({ DATABASE_URL: `${DATABASE_URL}?ssl-mode=sometimes`, MESSAGING_RECIPIENT_HASH_SECRET: "x" }, loadDatabaseConfig);
+    const problems = problemsOf(
+      { DATABASE_URL: `${DATABASE_URL}?ssl-mode=sometimes`, MESSAGING_RECIPIENT_HASH_SECRET: "x" },
+      loadDatabaseConfig,
+    );
     expect(problems.map((problem) => problem.split(" ")[0])).to.have.members(["DATABASE_URL", "MESSAGING_RECIPIENT_HASH_SECRET"]);
     expect(problems.join("\n")).not.to.contain("Db-Passw0rd");
   });

@@ -26,7 +26,10 @@ describe("pipeline decisions", () => {
   describe("planDelivery: which channels, in which order", () => {
     it("sms needs only a sender", () => {
       expect(planDelivery(job(), defaults)).to.deep.include({ ok: true, attempts: ["text"] });
-      expect(planDelivery(job(), {})).to.deep.equal({ ok: false, reason: "no sender number: set the job's sender, the tenant's or SOLAPI_SENDER" });
+      expect(planDelivery(job(), {})).to.deep.equal({
+        ok: false,
+        reason: "no sender number: set the job's sender, the tenant's or SOLAPI_SENDER",
+      });
     });
 
     it("alimtalk needs a Kakao channel and template, and never falls back", () => {
@@ -53,15 +56,31 @@ describe("pipeline decisions", () => {
   describe("outcomeOfDelivery: what an answer means", () => {
     const accepted = { status: "accepted", channel: "sms", groupId: "G1", messageId: "M1" } as const;
     const refused = (kind: "permanent" | "transient", statusCode = "1042", insufficientBalance = false) =>
-      ({ status: "refused", channel: "alimtalk", groupId: "G1", statusCode, reason: `Solapi refused the alimtalk message: ${statusCode} x`, kind, minRetrySeconds: 0, alert: false, insufficientBalance }) as const;
+      ({
+        status: "refused",
+        channel: "alimtalk",
+        groupId: "G1",
+        statusCode,
+        reason: `Solapi refused the alimtalk message: ${statusCode} x`,
+        kind,
+        minRetrySeconds: 0,
+        alert: false,
+        insufficientBalance,
+      }) as const;
 
     it("accepted is sent, with the ids to record", () => {
       expect(outcomeOfDelivery(accepted, false)).to.deep.equal({ kind: "sent", channel: "sms", groupId: "G1", messageId: "M1" });
     });
 
     it("a permanent refusal falls back when a next channel exists, with the refusal as its reason; else fails", () => {
-      expect(outcomeOfDelivery(refused("permanent"), true)).to.deep.equal({ fallBack: true, reason: "Solapi refused the alimtalk message: 1042 x" });
-      expect(outcomeOfDelivery(refused("permanent"), false)).to.deep.equal({ kind: "failed", reason: "Solapi refused the alimtalk message: 1042 x" });
+      expect(outcomeOfDelivery(refused("permanent"), true)).to.deep.equal({
+        fallBack: true,
+        reason: "Solapi refused the alimtalk message: 1042 x",
+      });
+      expect(outcomeOfDelivery(refused("permanent"), false)).to.deep.equal({
+        kind: "failed",
+        reason: "Solapi refused the alimtalk message: 1042 x",
+      });
     });
 
     it("both falls back on any refusal, codes the worker does not know included (CONTRACT §2)", () => {
@@ -77,10 +96,19 @@ describe("pipeline decisions", () => {
 
     it("an uncertain request failure retries and is marked ambiguous; it never falls back", () => {
       const lost = new SolapiRequestError("transient", "transport_timeout", "no answer", { ambiguous: true });
-      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: lost }, true)).to.deep.include({ kind: "retry", ambiguous: true });
+      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: lost }, true)).to.deep.include({
+        kind: "retry",
+        ambiguous: true,
+      });
       const rejected = new SolapiRequestError("permanent", "ValidationError", "bad pfId", { httpStatus: 400 });
-      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: rejected }, true)).to.deep.equal({ fallBack: true, reason: "bad pfId" });
-      expect(outcomeOfDelivery({ status: "failed", channel: "sms", error: rejected }, false)).to.deep.equal({ kind: "failed", reason: "bad pfId" });
+      expect(outcomeOfDelivery({ status: "failed", channel: "alimtalk", error: rejected }, true)).to.deep.equal({
+        fallBack: true,
+        reason: "bad pfId",
+      });
+      expect(outcomeOfDelivery({ status: "failed", channel: "sms", error: rejected }, false)).to.deep.equal({
+        kind: "failed",
+        reason: "bad pfId",
+      });
     });
   });
 
@@ -159,7 +187,14 @@ describe("send-log decisions", () => {
   });
 
   it("settleLostAnswer: absent after Solapi answered means not sent; absent after a timeout proves nothing", () => {
-    const answered: Extract<JobOutcome, { kind: "retry" }> = { kind: "retry", reason: "Solapi 500", ambiguous: true, minDelaySeconds: 0, alert: false, answered: true };
+    const answered: Extract<JobOutcome, { kind: "retry" }> = {
+      kind: "retry",
+      reason: "Solapi 500",
+      ambiguous: true,
+      minDelaySeconds: 0,
+      alert: false,
+      answered: true,
+    };
     const timedOut = { ...answered, reason: "no answer", answered: false };
     const found: JobOutcome = { kind: "sent", channel: "sms", groupId: "G", messageId: "M", recovered: true };
     expect(settleLostAnswer(answered, found)).to.equal(found);
@@ -186,9 +221,17 @@ describe("send-log decisions", () => {
     const retryLater: AckAction = { action: "retry-later", delaySeconds: 10 };
     const dead: AckAction = { action: "dead-letter", reason: "gave up after 3 receives: x" };
     const retry = (ambiguous: boolean): JobOutcome => ({ kind: "retry", reason: "x", ambiguous, minDelaySeconds: 0, alert: false });
-    expect(transitionFor({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" }, { action: "delete" })).to.deep.equal({ write: "sent" });
-    expect(transitionFor({ kind: "failed", reason: "r" }, { action: "delete" })).to.deep.equal({ write: "close", status: "FAILED", reason: "r" });
-    expect(transitionFor({ kind: "skipped", status: "SKIPPED_CANCELLED", reason: "r" }, { action: "delete" })).to.deep.include({ status: "SKIPPED_CANCELLED" });
+    expect(transitionFor({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" }, { action: "delete" })).to.deep.equal({
+      write: "sent",
+    });
+    expect(transitionFor({ kind: "failed", reason: "r" }, { action: "delete" })).to.deep.equal({
+      write: "close",
+      status: "FAILED",
+      reason: "r",
+    });
+    expect(transitionFor({ kind: "skipped", status: "SKIPPED_CANCELLED", reason: "r" }, { action: "delete" })).to.deep.include({
+      status: "SKIPPED_CANCELLED",
+    });
     expect(transitionFor(retry(false), retryLater)).to.deep.equal({ write: "release", refund: true, reason: "x" });
     expect(transitionFor(retry(true), retryLater)).to.deep.equal({ write: "release", refund: false, reason: "x" });
     expect(transitionFor(retry(false), dead)).to.deep.equal({ write: "release", refund: true, reason: dead.reason });
@@ -197,10 +240,21 @@ describe("send-log decisions", () => {
   });
 
   it("outcomeForCopy: a copy of a finished job is deleted; of an unfinished one, looked at again", () => {
-    expect(outcomeForCopy({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" })).to.include({ kind: "duplicate", status: "SENT" });
-    expect(outcomeForCopy({ kind: "skipped", status: "SKIPPED_BALANCE", reason: "r" })).to.include({ kind: "duplicate", status: "SKIPPED_BALANCE" });
-    expect(outcomeForCopy({ kind: "retry", reason: "r", ambiguous: false, minDelaySeconds: 0, alert: false })).to.include({ kind: "retry", ambiguous: true });
-    expect(ackActionFor({ kind: "duplicate", status: "SENT", reason: "r" }, 1, { maxReceives: 3, baseSeconds: 1, maxSeconds: 2 })).to.deep.equal({ action: "delete" });
+    expect(outcomeForCopy({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" })).to.include({
+      kind: "duplicate",
+      status: "SENT",
+    });
+    expect(outcomeForCopy({ kind: "skipped", status: "SKIPPED_BALANCE", reason: "r" })).to.include({
+      kind: "duplicate",
+      status: "SKIPPED_BALANCE",
+    });
+    expect(outcomeForCopy({ kind: "retry", reason: "r", ambiguous: false, minDelaySeconds: 0, alert: false })).to.include({
+      kind: "retry",
+      ambiguous: true,
+    });
+    expect(
+      ackActionFor({ kind: "duplicate", status: "SENT", reason: "r" }, 1, { maxReceives: 3, baseSeconds: 1, maxSeconds: 2 }),
+    ).to.deep.equal({ action: "delete" });
   });
 
   it("priceFor: each channel has its own price", () => {

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { expect } from "chai";
 import { describeDelivery } from "../../worker/src/cli/trace";
 import { describeStatusCode, STATUS_CODE_MEANINGS } from "../../worker/src/delivery/codes";
-import { checkPolicy, nextCheckDelayMs, readReport, RESULT_BOUND_MS, settle } from "../../worker/src/delivery/decide";
+import { checkPolicy, nextCheckDelayMs, RESULT_BOUND_MS, readReport, settle } from "../../worker/src/delivery/decide";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -22,13 +22,20 @@ describe("delivery decisions", () => {
 
     it("any other four-digit code but 2000 and 3000 is a final failure", () => {
       for (const code of ["3104", "3043", "2060", "3999", "1062"]) {
-        expect(readReport({ statusCode: code, replacement: false }, "lms"), code).to.deep.include({ kind: "final", status: "UNDELIVERED", code });
+        expect(readReport({ statusCode: code, replacement: false }, "lms"), code).to.deep.include({
+          kind: "final",
+          status: "UNDELIVERED",
+          code,
+        });
       }
     });
 
     it("2000 and 3000 are still on their way", () => {
       expect(readReport({ statusCode: "2000", replacement: false }, "sms")).to.deep.include({ kind: "pending" });
-      expect(readReport({ statusCode: "3000", replacement: false }, "sms")).to.deep.equal({ kind: "pending", note: "3000 with the carrier or Kakao, waiting for its report" });
+      expect(readReport({ statusCode: "3000", replacement: false }, "sms")).to.deep.equal({
+        kind: "pending",
+        note: "3000 with the carrier or Kakao, waiting for its report",
+      });
     });
 
     it("a missing entry or an unreadable code proves nothing", () => {
@@ -39,11 +46,24 @@ describe("delivery decisions", () => {
     });
 
     it("an AlimTalk replaced by Solapi's substitute reached the phone as the substitute's type", () => {
-      expect(readReport({ statusCode: "4000", type: "SMS", replacement: true }, "alimtalk")).to.deep.include({ status: "DELIVERED", channel: "sms", replaced: true });
-      expect(readReport({ statusCode: "4000", type: "LMS", replacement: true }, "alimtalk")).to.deep.include({ channel: "lms", replaced: true });
-      expect(readReport({ statusCode: "3043", type: "SMS", replacement: true }, "alimtalk")).to.deep.include({ status: "UNDELIVERED", channel: "sms" });
+      expect(readReport({ statusCode: "4000", type: "SMS", replacement: true }, "alimtalk")).to.deep.include({
+        status: "DELIVERED",
+        channel: "sms",
+        replaced: true,
+      });
+      expect(readReport({ statusCode: "4000", type: "LMS", replacement: true }, "alimtalk")).to.deep.include({
+        channel: "lms",
+        replaced: true,
+      });
+      expect(readReport({ statusCode: "3043", type: "SMS", replacement: true }, "alimtalk")).to.deep.include({
+        status: "UNDELIVERED",
+        channel: "sms",
+      });
       // Only an AlimTalk has a substitute.
-      expect(readReport({ statusCode: "4000", type: "LMS", replacement: true }, "sms")).to.deep.include({ channel: "sms", replaced: false });
+      expect(readReport({ statusCode: "4000", type: "LMS", replacement: true }, "sms")).to.deep.include({
+        channel: "sms",
+        replaced: false,
+      });
     });
   });
 
@@ -81,18 +101,35 @@ describe("delivery decisions", () => {
     const prices = { sms: "10.00", lms: "30.00" };
 
     it("an UNDELIVERED message's whole charge goes back", () => {
-      expect(settle({ kind: "final", status: "UNDELIVERED", code: "3104", channel: "alimtalk", replaced: false }, "8.00", prices)).to.deep.equal({ charge: "0.00", deltaCents: -800 });
-      expect(settle({ kind: "final", status: "UNDELIVERED", code: "3043", channel: "sms", replaced: true }, "8.00", prices)).to.deep.equal({ charge: "0.00", deltaCents: -800 });
+      expect(
+        settle({ kind: "final", status: "UNDELIVERED", code: "3104", channel: "alimtalk", replaced: false }, "8.00", prices),
+      ).to.deep.equal({ charge: "0.00", deltaCents: -800 });
+      expect(settle({ kind: "final", status: "UNDELIVERED", code: "3043", channel: "sms", replaced: true }, "8.00", prices)).to.deep.equal({
+        charge: "0.00",
+        deltaCents: -800,
+      });
     });
 
     it("a DELIVERED message keeps its charge", () => {
-      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "lms", replaced: false }, "30.00", prices)).to.deep.equal({ charge: "30.00", deltaCents: 0 });
+      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "lms", replaced: false }, "30.00", prices)).to.deep.equal({
+        charge: "30.00",
+        deltaCents: 0,
+      });
     });
 
     it("a substitute that was delivered costs the tenant's price for its type", () => {
-      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "sms", replaced: true }, "8.00", prices)).to.deep.equal({ charge: "10.00", deltaCents: 200 });
-      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "lms", replaced: true }, "8.00", prices)).to.deep.equal({ charge: "30.00", deltaCents: 2200 });
-      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "sms", replaced: true }, "15.00", prices)).to.deep.equal({ charge: "10.00", deltaCents: -500 });
+      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "sms", replaced: true }, "8.00", prices)).to.deep.equal({
+        charge: "10.00",
+        deltaCents: 200,
+      });
+      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "lms", replaced: true }, "8.00", prices)).to.deep.equal({
+        charge: "30.00",
+        deltaCents: 2200,
+      });
+      expect(settle({ kind: "final", status: "DELIVERED", code: "4000", channel: "sms", replaced: true }, "15.00", prices)).to.deep.equal({
+        charge: "10.00",
+        deltaCents: -500,
+      });
     });
   });
 
@@ -100,17 +137,27 @@ describe("delivery decisions", () => {
     const none = { status: null, code: null, channel: null, note: null, checks: 0, nextCheckAt: null };
 
     it("a result with its code's meaning, and a substitute's channel", () => {
-      expect(describeDelivery("SENT", { ...none, status: "UNDELIVERED", code: "3104", channel: "alimtalk", checks: 1 }, "alimtalk")).to.equal("UNDELIVERED 3104 not a KakaoTalk user");
-      expect(describeDelivery("SENT", { ...none, status: "DELIVERED", code: "4000", channel: "sms", checks: 1 }, "alimtalk")).to.equal("DELIVERED 4000 delivered (as sms: Solapi's substitute)");
+      expect(
+        describeDelivery("SENT", { ...none, status: "UNDELIVERED", code: "3104", channel: "alimtalk", checks: 1 }, "alimtalk"),
+      ).to.equal("UNDELIVERED 3104 not a KakaoTalk user");
+      expect(describeDelivery("SENT", { ...none, status: "DELIVERED", code: "4000", channel: "sms", checks: 1 }, "alimtalk")).to.equal(
+        "DELIVERED 4000 delivered (as sms: Solapi's substitute)",
+      );
     });
 
     it("where a check stands when there is no result yet", () => {
       expect(describeDelivery("SENT", none, "sms")).to.equal("not looked up yet");
       const next = new Date("2026-11-26T03:04:05Z");
-      expect(describeDelivery("SENT", { ...none, checks: 1, note: "3000 with the carrier or Kakao, waiting for its report", nextCheckAt: next }, "sms")).to.match(
-        /^pending: 3000 with the carrier or Kakao, waiting for its report; next look 2026-11-26 .+ KST$/,
+      expect(
+        describeDelivery(
+          "SENT",
+          { ...none, checks: 1, note: "3000 with the carrier or Kakao, waiting for its report", nextCheckAt: next },
+          "sms",
+        ),
+      ).to.match(/^pending: 3000 with the carrier or Kakao, waiting for its report; next look 2026-11-26 .+ KST$/);
+      expect(describeDelivery("SENT", { ...none, checks: 18, note: "no final result within 73 h; last: 3000 …" }, "sms")).to.equal(
+        "unknown: no final result within 73 h; last: 3000 …",
       );
-      expect(describeDelivery("SENT", { ...none, checks: 18, note: "no final result within 73 h; last: 3000 …" }, "sms")).to.equal("unknown: no final result within 73 h; last: 3000 …");
       expect(describeDelivery("FAILED", none, "sms")).to.equal("");
     });
   });

@@ -35,20 +35,38 @@ describe("Solapi error classification", () => {
 
   it("reads the transport's phase: unreachable is safe to retry, a lost answer is ambiguous", () => {
     const network = (cause: string) => classifySolapiError(new NetworkError({ url: "u", method: "POST", cause }));
-    expect(network("solapi transport unreachable: could not open a connection")).to.include({ kind: "transient", ambiguous: false, code: "transport_unreachable" });
-    expect(network("solapi transport timeout: no complete answer within 10000 ms")).to.include({ kind: "transient", ambiguous: true, code: "transport_timeout" });
+    expect(network("solapi transport unreachable: could not open a connection")).to.include({
+      kind: "transient",
+      ambiguous: false,
+      code: "transport_unreachable",
+    });
+    expect(network("solapi transport timeout: no complete answer within 10000 ms")).to.include({
+      kind: "transient",
+      ambiguous: true,
+      code: "transport_timeout",
+    });
     expect(network("fetch failed")).to.include({ kind: "transient", ambiguous: true });
   });
 
   it("an unreadable 2xx answer is ambiguous: Solapi said yes, and it did answer", () => {
-    expect(classifySolapiError(new TypeError("Cannot destructure property 'count'"))).to.include({ kind: "transient", ambiguous: true, answered: true });
+    expect(classifySolapiError(new TypeError("Cannot destructure property 'count'"))).to.include({
+      kind: "transient",
+      ambiguous: true,
+      answered: true,
+    });
     expect(classifySolapiError(new DefaultError({ errorCode: "ParseError", errorMessage: "bad json" }))).to.include({ ambiguous: true });
   });
 
   it("per-message statuses: format, template and sender problems are permanent; balance waits; unknown retries", () => {
-    for (const code of ["1010", "1042", "1043", "1062", "1031", "1060"]) expect(classifyMessageStatus(code).kind, code).to.equal("permanent");
+    for (const code of ["1010", "1042", "1043", "1062", "1031", "1060"])
+      expect(classifyMessageStatus(code).kind, code).to.equal("permanent");
     expect(classifyMessageStatus("1062").alert).to.equal(true);
-    expect(classifyMessageStatus("1030")).to.deep.equal({ kind: "transient", minRetrySeconds: 300, alert: true, insufficientBalance: true });
+    expect(classifyMessageStatus("1030")).to.deep.equal({
+      kind: "transient",
+      minRetrySeconds: 300,
+      alert: true,
+      insufficientBalance: true,
+    });
     expect(classifyMessageStatus("2230")).to.include({ kind: "transient", insufficientBalance: true });
     expect(classifyMessageStatus("1042").insufficientBalance).to.equal(false);
     expect(classifyMessageStatus("1024").kind).to.equal("transient");

@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { JobValidationError, normalizePhone, parseDeliverableJob, parseJob, parseJobBody, resolveMode, UNREACHABLE_RECIPIENT } from "../../worker/src/job";
+import {
+  JobValidationError,
+  normalizePhone,
+  parseDeliverableJob,
+  parseJob,
+  parseJobBody,
+  resolveMode,
+  UNREACHABLE_RECIPIENT,
+} from "../../worker/src/job";
 import { planDelivery } from "../../worker/src/pipeline/decide";
 
 const minimal = { tenant_id: 7, to: "010-1234-5678", text: "안녕하세요" };
@@ -27,7 +35,11 @@ describe("job schema (CONTRACT §1)", () => {
     for (const [messageMode, useAlimtalkFirst, expected] of cases) {
       it(`message_mode=${messageMode ?? "absent"}, use_alimtalk_first=${useAlimtalkFirst ?? "absent"} → ${expected}`, () => {
         expect(resolveMode(messageMode as never, useAlimtalkFirst)).to.equal(expected);
-        const body = { ...minimal, ...(messageMode ? { message_mode: messageMode } : {}), ...(useAlimtalkFirst !== undefined ? { use_alimtalk_first: useAlimtalkFirst } : {}) };
+        const body = {
+          ...minimal,
+          ...(messageMode ? { message_mode: messageMode } : {}),
+          ...(useAlimtalkFirst !== undefined ? { use_alimtalk_first: useAlimtalkFirst } : {}),
+        };
         expect(parseJob(body).mode).to.equal(expected);
       });
     }
@@ -129,11 +141,19 @@ describe("job schema (CONTRACT §1)", () => {
 
     it("treats a blank optional field as absent, as Django writes an empty string for none", () => {
       const job = parseJob({ ...minimal, sender: "", template_id: "  ", pf_id: "", business_idempotency_key: "", created_at: "" });
-      expect(job).to.include({ sender: undefined, templateId: undefined, pfId: undefined, businessIdempotencyKey: undefined, createdAt: undefined });
+      expect(job).to.include({
+        sender: undefined,
+        templateId: undefined,
+        pfId: undefined,
+        businessIdempotencyKey: undefined,
+        createdAt: undefined,
+      });
     });
 
     it("accepts Python's isoformat(): microseconds and +00:00", () => {
-      expect(parseJob({ ...minimal, created_at: "2026-11-30T06:12:45.123456+00:00" }).createdAt).to.equal("2026-11-30T06:12:45.123456+00:00");
+      expect(parseJob({ ...minimal, created_at: "2026-11-30T06:12:45.123456+00:00" }).createdAt).to.equal(
+        "2026-11-30T06:12:45.123456+00:00",
+      );
     });
   });
 
@@ -170,7 +190,7 @@ describe("job schema (CONTRACT §1)", () => {
   });
 
   it("turns a body that is not a JSON object into a named problem, never a crash", () => {
-    for (const body of ["", "not json", "[1,2]", "null", "42", '"text"', "{\"tenant_id\":"]) {
+    for (const body of ["", "not json", "[1,2]", "null", "42", '"text"', '{"tenant_id":']) {
       expect(() => parseJobBody(body), body).to.throw(JobValidationError, /^invalid job: body: /);
     }
   });

@@ -19,7 +19,11 @@ describe("keep-alive message recognition", () => {
   });
 
   it("splits a receive, keeping each side's order", () => {
-    const messages = [{ body: '{"tenant_id":1}', id: 1 }, { body: KEEP_ALIVE_BODY, id: 2 }, { body: '{"tenant_id":2}', id: 3 }];
+    const messages = [
+      { body: '{"tenant_id":1}', id: 1 },
+      { body: KEEP_ALIVE_BODY, id: 2 },
+      { body: '{"tenant_id":2}', id: 3 },
+    ];
     const { keepAlives, jobs } = partitionKeepAlives(messages);
     expect(keepAlives.map((message) => message.id)).to.deep.equal([2]);
     expect(jobs.map((message) => message.id)).to.deep.equal([1, 3]);

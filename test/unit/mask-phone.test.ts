@@ -4,7 +4,25 @@ import { normalizePhone, parseJob } from "../../worker/src/job";
 import { maskPhone, maskRecipient } from "../../worker/src/log";
 
 /** Everything JavaScript's `\s` matches, plus the other characters normalizePhone strips. */
-const SPACES = [" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u1680", "\u2000", "\u2007", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff"];
+const SPACES = [
+  " ",
+  "\t",
+  "\n",
+  "\r",
+  "\v",
+  "\f",
+  "\u00a0",
+  "\u1680",
+  "\u2000",
+  "\u2007",
+  "\u200a",
+  "\u2028",
+  "\u2029",
+  "\u202f",
+  "\u205f",
+  "\u3000",
+  "\ufeff",
+];
 const SEPARATORS = [...SPACES, "-", "(", ")", "."];
 
 /** A Korean mobile number as normalizePhone returns it: 01X, then 3 or 4 digits, then 4. */
@@ -13,12 +31,18 @@ const mobileNumber = fc
   .map((parts) => parts.join(""));
 
 /** Mostly nothing, sometimes a run of separators. */
-const gap = fc.oneof({ weight: 3, arbitrary: fc.constant("") }, { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...SEPARATORS), minLength: 1, maxLength: 3 }) });
+const gap = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("") },
+  { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...SEPARATORS), minLength: 1, maxLength: 3 }) },
+);
 
 /** The characters of a number as someone might type it: national `010…`, or `+82 10…`, `+82 010…`, `+82 (0)10…`. */
 const typedCharacters = fc.tuple(mobileNumber, fc.constantFrom("national", "+82", "+82 0", "+82 (0)")).map(([number, style]) => {
   const body = number.slice(1).split("");
-  const characters = style === "national" ? number.split("") : ["+", "8", "2", ...(style === "+82 0" ? ["0"] : style === "+82 (0)" ? ["(", "0", ")"] : []), ...body];
+  const characters =
+    style === "national"
+      ? number.split("")
+      : ["+", "8", "2", ...(style === "+82 0" ? ["0"] : style === "+82 (0)" ? ["(", "0", ")"] : []), ...body];
   return { number, characters };
 });
 
@@ -45,22 +69,29 @@ describe("maskPhone: every form the job parser accepts", () => {
 
   it("turns any accepted form into 010****5678 inside any text, leaving the text around it alone", () => {
     fc.assert(
-      fc.property(typedNumber, fc.constantFrom("", "to ", "수신: ", "번호=", "[", '"to":"'), fc.constantFrom("", " 님", ".", ", 2회", '"}', "]"), ({ number, raw }, before, after) => {
-        const first = raw.search(/[+\d]/);
-        const last = raw.search(/\d[^\d]*$/);
-        const expected = `${before}${raw.slice(0, first)}${masked(number)}${raw.slice(last + 1)}${after}`;
-        expect(maskPhone(`${before}${raw}${after}`)).to.equal(expected);
-      }),
+      fc.property(
+        typedNumber,
+        fc.constantFrom("", "to ", "수신: ", "번호=", "[", '"to":"'),
+        fc.constantFrom("", " 님", ".", ", 2회", '"}', "]"),
+        ({ number, raw }, before, after) => {
+          const first = raw.search(/[+\d]/);
+          const last = raw.search(/\d[^\d]*$/);
+          const expected = `${before}${raw.slice(0, first)}${masked(number)}${raw.slice(last + 1)}${after}`;
+          expect(maskPhone(`${before}${raw}${after}`)).to.equal(expected);
+        },
+      ),
     );
   });
 
   it("never lets a number the parser accepts through unmasked, whatever else the text holds", () => {
     const junk = fc.constantFrom(...SEPARATORS, "+", "/", "_", "x", ":", ",");
-    const candidate = fc.tuple(mobileNumber, fc.array(fc.tuple(fc.nat(12), junk), { maxLength: 4 }), fc.boolean()).map(([number, inserts, international]) => {
-      const characters = (international ? `+82${number.slice(1)}` : number).split("");
-      for (const [at, character] of inserts) characters.splice(at, 0, character);
-      return characters.join("");
-    });
+    const candidate = fc
+      .tuple(mobileNumber, fc.array(fc.tuple(fc.nat(12), junk), { maxLength: 4 }), fc.boolean())
+      .map(([number, inserts, international]) => {
+        const characters = (international ? `+82${number.slice(1)}` : number).split("");
+        for (const [at, character] of inserts) characters.splice(at, 0, character);
+        return characters.join("");
+      });
     fc.assert(
       fc.property(candidate, (raw) => {
         const number = normalizePhone(raw);

@@ -36,7 +36,9 @@ describe("Solapi message building", () => {
       expect(measureText("좥")).to.deep.equal({ bytes: 2, smsCompatible: false });
       expect(textChannel("수업 좥")).to.equal("lms");
       expect(textChannel("힣")).to.equal("lms");
-      expect(buildTextMessage({ jobKey: "cp949", tenantId: 1, to: "01012345678", from: "0212345678", text: "좥 안내" }).message.type).to.equal("LMS");
+      expect(
+        buildTextMessage({ jobKey: "cp949", tenantId: 1, to: "01012345678", from: "0212345678", text: "좥 안내" }).message.type,
+      ).to.equal("LMS");
       expect(lmsSubject("좥 안내")).to.equal("안내");
     });
   });
@@ -61,7 +63,14 @@ describe("Solapi message building", () => {
   });
 
   it("builds AlimTalk with kakaoOptions; with a substitute, Solapi's own SMS replacement is on", () => {
-    const only = buildAlimtalkMessage({ jobKey: "k", tenantId: 1, to: "01012345678", pfId: "PF", templateId: "TP", variables: { name: "민준" } });
+    const only = buildAlimtalkMessage({
+      jobKey: "k",
+      tenantId: 1,
+      to: "01012345678",
+      pfId: "PF",
+      templateId: "TP",
+      variables: { name: "민준" },
+    });
     expect(only.message).to.deep.equal({
       to: "01012345678",
       type: "ATA",

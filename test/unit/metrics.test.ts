@@ -11,10 +11,18 @@ function report(outcome: JobOutcome, action: AckAction = DELETE): JobReport {
   return { key: "k", sqsMessageId: "m", receiveCount: 1, outcome, action, acknowledged: true };
 }
 
-const sent = (channel: "sms" | "lms" | "alimtalk", fellBackFrom?: string): JobOutcome => ({ kind: "sent", channel, groupId: "G", messageId: "M", fellBackFrom });
+const sent = (channel: "sms" | "lms" | "alimtalk", fellBackFrom?: string): JobOutcome => ({
+  kind: "sent",
+  channel,
+  groupId: "G",
+  messageId: "M",
+  fellBackFrom,
+});
 
 const CLOUDWATCH_UNITS = new Set(
-  "Seconds Microseconds Milliseconds Bytes Kilobytes Megabytes Gigabytes Terabytes Bits Kilobits Megabits Gigabits Terabits Percent Count Bytes/Second Kilobytes/Second Megabytes/Second Gigabytes/Second Terabytes/Second Bits/Second Kilobits/Second Megabits/Second Gigabits/Second Terabits/Second Count/Second None".split(" "),
+  "Seconds Microseconds Milliseconds Bytes Kilobytes Megabytes Gigabytes Terabytes Bits Kilobits Megabits Gigabits Terabits Percent Count Bytes/Second Kilobytes/Second Megabytes/Second Gigabytes/Second Terabytes/Second Bits/Second Kilobits/Second Megabits/Second Gigabits/Second Terabits/Second Count/Second None".split(
+    " ",
+  ),
 );
 
 /**
@@ -35,7 +43,8 @@ function emfProblems(line: string): string[] {
   const meta = root._aws as { Timestamp?: unknown; CloudWatchMetrics?: unknown } | undefined;
   if (!meta || typeof meta !== "object") return ["no _aws object"];
   if (!Number.isInteger(meta.Timestamp)) problems.push("_aws.Timestamp is not an integer of ms");
-  if (!Array.isArray(meta.CloudWatchMetrics) || meta.CloudWatchMetrics.length === 0) return [...problems, "no CloudWatchMetrics directives"];
+  if (!Array.isArray(meta.CloudWatchMetrics) || meta.CloudWatchMetrics.length === 0)
+    return [...problems, "no CloudWatchMetrics directives"];
   for (const directive of meta.CloudWatchMetrics as Record<string, unknown>[]) {
     const namespace = directive.Namespace;
     if (typeof namespace !== "string" || namespace.length < 1 || namespace.length > 255) problems.push("bad Namespace");
@@ -43,15 +52,18 @@ function emfProblems(line: string): string[] {
     if (!Array.isArray(dimensionSets) || dimensionSets.length === 0) problems.push("no DimensionSet");
     for (const set of (dimensionSets ?? []) as unknown[]) {
       if (!Array.isArray(set) || set.length > 9) problems.push("a DimensionSet is not an array of at most 9 keys");
-      for (const key of (set ?? []) as unknown[]) if (typeof key !== "string" || typeof root[key] !== "string") problems.push(`dimension ${String(key)} has no string target`);
+      for (const key of (set ?? []) as unknown[])
+        if (typeof key !== "string" || typeof root[key] !== "string") problems.push(`dimension ${String(key)} has no string target`);
     }
     const metrics = directive.Metrics;
     if (!Array.isArray(metrics) || metrics.length > 100) problems.push("Metrics is not an array of at most 100");
     for (const metric of (metrics ?? []) as { Name?: unknown; Unit?: unknown }[]) {
       const target = typeof metric.Name === "string" ? root[metric.Name] : undefined;
-      const numeric = typeof target === "number" || (Array.isArray(target) && target.length <= 100 && target.every((value) => typeof value === "number"));
+      const numeric =
+        typeof target === "number" || (Array.isArray(target) && target.length <= 100 && target.every((value) => typeof value === "number"));
       if (!numeric) problems.push(`metric ${String(metric.Name)} has no numeric target`);
-      if (metric.Unit !== undefined && !CLOUDWATCH_UNITS.has(String(metric.Unit))) problems.push(`metric ${String(metric.Name)}: unknown unit ${String(metric.Unit)}`);
+      if (metric.Unit !== undefined && !CLOUDWATCH_UNITS.has(String(metric.Unit)))
+        problems.push(`metric ${String(metric.Name)}: unknown unit ${String(metric.Unit)}`);
     }
   }
   return problems;
@@ -64,12 +76,25 @@ function figures(overrides: Partial<MinuteFigures> = {}): MinuteFigures {
 describe("metrics: a minute's figures and its EMF line", () => {
   it("counts sends by channel, AlimTalk fallbacks, permanent failures and dead letters; nothing else", () => {
     const minute = figures();
-    for (const outcome of [sent("sms"), sent("sms"), sent("lms"), sent("alimtalk"), sent("sms", "alimtalk"), { kind: "failed", reason: "no sender" } as JobOutcome]) {
+    for (const outcome of [
+      sent("sms"),
+      sent("sms"),
+      sent("lms"),
+      sent("alimtalk"),
+      sent("sms", "alimtalk"),
+      { kind: "failed", reason: "no sender" } as JobOutcome,
+    ]) {
       countJob(minute, report(outcome));
     }
     countJob(minute, report({ kind: "poison", reason: "not JSON" }, { action: "dead-letter", reason: "not JSON" }));
     countJob(minute, report({ kind: "failed", reason: "x" }, { action: "dead-letter", reason: "x" }));
-    countJob(minute, report({ kind: "retry", reason: "503", ambiguous: false, minDelaySeconds: 0, alert: false }, { action: "retry-later", delaySeconds: 10 }));
+    countJob(
+      minute,
+      report(
+        { kind: "retry", reason: "503", ambiguous: false, minDelaySeconds: 0, alert: false },
+        { action: "retry-later", delaySeconds: 10 },
+      ),
+    );
     countJob(minute, report({ kind: "skipped", status: "SKIPPED_BALANCE", reason: "credits" }));
     countJob(minute, report({ kind: "duplicate", status: "SENT", reason: "copy" }));
     expect(minute).to.deep.equal(figures({ sent: { sms: 3, lms: 1, alimtalk: 1 }, fellBack: 1, failed: 1, deadLettered: 2 }));
@@ -85,7 +110,17 @@ describe("metrics: a minute's figures and its EMF line", () => {
   });
 
   it("writes a valid EMF document: namespace AcademyMessaging, dimension Queue, counts and Solapi latency p50/p99", () => {
-    const line = emfLine(figures({ sent: { sms: 12, lms: 2, alimtalk: 30 }, fellBack: 3, failed: 1, deadLettered: 0, solapiLatenciesMs: [140, 150, 160, 900] }), "academy-messaging-jobs", 1_764_480_000_000);
+    const line = emfLine(
+      figures({
+        sent: { sms: 12, lms: 2, alimtalk: 30 },
+        fellBack: 3,
+        failed: 1,
+        deadLettered: 0,
+        solapiLatenciesMs: [140, 150, 160, 900],
+      }),
+      "academy-messaging-jobs",
+      1_764_480_000_000,
+    );
     expect(emfProblems(line)).to.deep.equal([]);
     const document = JSON.parse(line);
     expect(document._aws).to.deep.equal({
@@ -107,7 +142,17 @@ describe("metrics: a minute's figures and its EMF line", () => {
         },
       ],
     });
-    expect(document).to.deep.include({ Queue: "academy-messaging-jobs", SentSms: 12, SentLms: 2, SentAlimtalk: 30, FellBack: 3, Failed: 1, DeadLettered: 0, SolapiLatencyP50: 150, SolapiLatencyP99: 900 });
+    expect(document).to.deep.include({
+      Queue: "academy-messaging-jobs",
+      SentSms: 12,
+      SentLms: 2,
+      SentAlimtalk: 30,
+      FellBack: 3,
+      Failed: 1,
+      DeadLettered: 0,
+      SolapiLatencyP50: 150,
+      SolapiLatencyP99: 900,
+    });
   });
 
   it("leaves latency out of a minute without a Solapi request, and stays valid EMF", () => {
@@ -117,11 +162,11 @@ describe("metrics: a minute's figures and its EMF line", () => {
   });
 
   it("the validator itself rejects what the specification forbids", () => {
-    expect(emfProblems('{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["Queue"]],"Metrics":[{"Name":"X","Unit":"Jobs"}]}]},"Queue":7,"X":"1"}')).to.deep.equal([
-      "dimension Queue has no string target",
-      "metric X has no numeric target",
-      "metric X: unknown unit Jobs",
-    ]);
+    expect(
+      emfProblems(
+        '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["Queue"]],"Metrics":[{"Name":"X","Unit":"Jobs"}]}]},"Queue":7,"X":"1"}',
+      ),
+    ).to.deep.equal(["dimension Queue has no string target", "metric X has no numeric target", "metric X: unknown unit Jobs"]);
   });
 });
 
@@ -195,6 +240,9 @@ describe("metrics: MESSAGING_METRICS", () => {
   });
 
   it("a bad value is named at start-up", () => {
-    expect(() => loadConfig({ ...env, MESSAGING_METRICS: "sometimes" })).to.throw(ConfigError, /MESSAGING_METRICS must be true or false \(got "sometimes"\)/);
+    expect(() => loadConfig({ ...env, MESSAGING_METRICS: "sometimes" })).to.throw(
+      ConfigError,
+      /MESSAGING_METRICS must be true or false \(got "sometimes"\)/,
+    );
   });
 });

@@ -6,8 +6,21 @@ import { redactMockRequest } from "../../worker/src/solapi/mock-redaction";
 const STUDENT = "김민준";
 const request = {
   messages: [
-    buildTextMessage({ jobKey: "sms-1", tenantId: 1, to: "01012345678", from: "0212345678", text: `[한빛학원] ${STUDENT} 학생 클리닉 안내` }).message,
-    buildTextMessage({ jobKey: "lms-1", tenantId: 1, to: "01012345678", from: "0212345678", text: `[한빛학원] ${STUDENT} 학생\n${"긴 안내 ".repeat(30)}`, subject: `${STUDENT} 안내` }).message,
+    buildTextMessage({
+      jobKey: "sms-1",
+      tenantId: 1,
+      to: "01012345678",
+      from: "0212345678",
+      text: `[한빛학원] ${STUDENT} 학생 클리닉 안내`,
+    }).message,
+    buildTextMessage({
+      jobKey: "lms-1",
+      tenantId: 1,
+      to: "01012345678",
+      from: "0212345678",
+      text: `[한빛학원] ${STUDENT} 학생\n${"긴 안내 ".repeat(30)}`,
+      subject: `${STUDENT} 안내`,
+    }).message,
     buildAlimtalkMessage({
       jobKey: "ata-1",
       tenantId: 1,
@@ -35,7 +48,11 @@ describe("mock mode print with SOLAPI_MOCK_SHOW_TEXT=false", () => {
 
   it("keeps the structure: types, sender, masked recipient, channel, template, variable names, job keys", () => {
     expect(shown.messages.map((message: { type: string }) => message.type)).to.deep.equal(["SMS", "LMS", "ATA"]);
-    expect(shown.messages[0]).to.deep.include({ to: "010****5678", from: "0212345678", text: `[redacted: ${[...request.messages[0]!.text!].length} characters]` });
+    expect(shown.messages[0]).to.deep.include({
+      to: "010****5678",
+      from: "0212345678",
+      text: `[redacted: ${[...request.messages[0]!.text!].length} characters]`,
+    });
     expect(shown.messages[0].customFields).to.deep.equal(request.messages[0]!.customFields);
     expect(shown.messages[1].subject).to.match(/^\[redacted: \d+ characters\]$/);
     expect(shown.messages[2].kakaoOptions).to.deep.equal({

@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
 import { createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { flag, httpUrl, integer, oneOf, optionalText } from "./config-fields";
 import { DatabaseUrlError, parseDatabaseUrl } from "./store/database-url";
@@ -86,9 +86,13 @@ const LOCAL_WAIT_SECONDS = 1;
 
 /** Whether the environment gives the AWS SDK credentials of its own (keys, a profile, a task or web-identity role). */
 export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
-  return ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"].some(
-    (name) => Boolean(env[name]?.trim()),
-  );
+  return [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+  ].some((name) => Boolean(env[name]?.trim()));
 }
 
 const databaseUrl = optionalText.superRefine((value, ctx) => {
@@ -112,37 +116,36 @@ const recipientHashSecret = optionalText.superRefine((value, ctx) => {
   }
 });
 
-const environmentSchema = z
-  .object({
-    SOLAPI_API_KEY: optionalText,
-    SOLAPI_API_SECRET: optionalText,
-    SOLAPI_SENDER: optionalText,
-    SOLAPI_KAKAO_PF_ID: optionalText,
-    SOLAPI_KAKAO_TEMPLATE_ID: optionalText,
-    SOLAPI_MOCK: flag(false),
-    DEBUG: flag(false),
-    SOLAPI_MOCK_SHOW_TEXT: flag(true),
-    SOLAPI_BASE_URL: httpUrl(),
-    SOLAPI_TIMEOUT_MS: integer(100, 120_000, 10_000),
-    MESSAGING_SQS_QUEUE_NAME: optionalText,
-    MESSAGING_SQS_QUEUE_URL: httpUrl(),
-    MESSAGING_SQS_DLQ_NAME: optionalText,
-    AWS_REGION: optionalText,
-    AWS_ENDPOINT_URL_SQS: httpUrl(),
-    MESSAGING_SQS_WAIT_SECONDS: integer(0, 20, 20),
-    MESSAGING_VISIBILITY_TIMEOUT: integer(2, 43_200, 60),
-    MESSAGING_CONCURRENCY: integer(1, 1_000, 10),
-    MESSAGING_SHUTDOWN_TIMEOUT: integer(1, 3_600, 100),
-    MESSAGING_RETRY_BASE_SECONDS: integer(0, 3_600, 10),
-    MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
-    MESSAGING_LOCAL_SQS_PORT: integer(0, 65_535, 9324),
-    DATABASE_URL: databaseUrl,
-    MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret,
-    MESSAGING_DELIVERY_CHECK_SECONDS: integer(0, 86_400, 300),
-    MESSAGING_METRICS: flag(false),
-    LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
-    LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
-  });
+const environmentSchema = z.object({
+  SOLAPI_API_KEY: optionalText,
+  SOLAPI_API_SECRET: optionalText,
+  SOLAPI_SENDER: optionalText,
+  SOLAPI_KAKAO_PF_ID: optionalText,
+  SOLAPI_KAKAO_TEMPLATE_ID: optionalText,
+  SOLAPI_MOCK: flag(false),
+  DEBUG: flag(false),
+  SOLAPI_MOCK_SHOW_TEXT: flag(true),
+  SOLAPI_BASE_URL: httpUrl(),
+  SOLAPI_TIMEOUT_MS: integer(100, 120_000, 10_000),
+  MESSAGING_SQS_QUEUE_NAME: optionalText,
+  MESSAGING_SQS_QUEUE_URL: httpUrl(),
+  MESSAGING_SQS_DLQ_NAME: optionalText,
+  AWS_REGION: optionalText,
+  AWS_ENDPOINT_URL_SQS: httpUrl(),
+  MESSAGING_SQS_WAIT_SECONDS: integer(0, 20, 20),
+  MESSAGING_VISIBILITY_TIMEOUT: integer(2, 43_200, 60),
+  MESSAGING_CONCURRENCY: integer(1, 1_000, 10),
+  MESSAGING_SHUTDOWN_TIMEOUT: integer(1, 3_600, 100),
+  MESSAGING_RETRY_BASE_SECONDS: integer(0, 3_600, 10),
+  MESSAGING_RETRY_MAX_SECONDS: integer(0, 43_200, 900),
+  MESSAGING_LOCAL_SQS_PORT: integer(0, 65_535, 9324),
+  DATABASE_URL: databaseUrl,
+  MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret,
+  MESSAGING_DELIVERY_CHECK_SECONDS: integer(0, 86_400, 300),
+  MESSAGING_METRICS: flag(false),
+  LOG_LEVEL: oneOf(["error", "warn", "info", "debug"] as const, "info"),
+  LOG_FORMAT: oneOf(["json", "pretty"] as const, "json"),
+});
 
 const isSet = (value: string | undefined) => Boolean(value?.trim());
 
@@ -178,10 +181,7 @@ const describeIssues = (error: z.ZodError | undefined) => (error?.issues ?? []).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(env);
-  const problems = [
-    ...combinationProblems(env),
-    ...describeIssues(parsed.error),
-  ];
+  const problems = [...combinationProblems(env), ...describeIssues(parsed.error)];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const mock = e.SOLAPI_MOCK || e.DEBUG;
@@ -246,7 +246,8 @@ function recipientHashKey(e: { MESSAGING_RECIPIENT_HASH_SECRET?: string; SOLAPI_
   recipientHashSecret?: string;
   recipientHashKeySource?: RecipientKeySource;
 } {
-  if (e.MESSAGING_RECIPIENT_HASH_SECRET) return { recipientHashSecret: e.MESSAGING_RECIPIENT_HASH_SECRET, recipientHashKeySource: "MESSAGING_RECIPIENT_HASH_SECRET" };
+  if (e.MESSAGING_RECIPIENT_HASH_SECRET)
+    return { recipientHashSecret: e.MESSAGING_RECIPIENT_HASH_SECRET, recipientHashKeySource: "MESSAGING_RECIPIENT_HASH_SECRET" };
   if (!e.SOLAPI_API_SECRET) return {};
   const derived = createHmac("sha256", e.SOLAPI_API_SECRET).update("academy-messaging recipient hash key v1").digest("hex");
   return { recipientHashSecret: derived, recipientHashKeySource: "SOLAPI_API_SECRET" };

@@ -57,7 +57,8 @@ const isBlank = (value: unknown) => typeof value === "string" && value.trim() ==
  * Python writes `None`, and Django an empty string, for a value it does not have: null, blank and
  * absent mean the same here.
  */
-const absent = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === null || isBlank(value) ? undefined : value), schema.optional());
+const absent = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === null || isBlank(value) ? undefined : value), schema.optional());
 
 const positiveId = z.number({ error: "must be an integer" }).int("must be an integer").positive("must be positive");
 
@@ -106,17 +107,18 @@ const text = z
   });
 
 const shortText = (max: number) =>
-  z
-    .string({ error: "must be a string" })
-    .trim()
-    .min(1, "must not be empty")
-    .max(max, `must be at most ${max} characters`);
+  z.string({ error: "must be a string" }).trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
 
 /** A variable key as the Python producer writes it: `name` or `#{name}`; Solapi refuses dots in names. */
 const replacement = z.object({
   key: z
     .string({ error: "must be a string" })
-    .transform((key) => key.trim().replace(/^#\{(.*)\}$/, "$1").trim())
+    .transform((key) =>
+      key
+        .trim()
+        .replace(/^#\{(.*)\}$/, "$1")
+        .trim(),
+    )
     .refine((key) => key.length > 0 && key.length <= 30 && !/[.#{}]/.test(key), {
       message: "must be a template variable name such as name or #{name}",
     }),

@@ -109,11 +109,7 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     defaultMeta: options.base,
     format: winston.format.combine(scrubFormat(secrets), rendering),
-    transports: [
-      options.stream
-        ? new winston.transports.Stream({ stream: options.stream })
-        : new winston.transports.Console(),
-    ],
+    transports: [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console()],
   });
 }
 

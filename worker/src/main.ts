@@ -4,10 +4,10 @@
  * Exit codes: 0 after a clean drain; 1 when the drain overran MESSAGING_SHUTDOWN_TIMEOUT, a second
  * signal forced the exit, or start-up failed; 2 for a bad configuration (CONTRACT §3).
  */
-import { CONFIG_EXIT_CODE, ConfigError, loadConfig, type Config } from "./config";
-import { createLogger, flushLogger, type Logger } from "./log";
-import { startWorker, type RunningWorker } from "./worker";
+import { CONFIG_EXIT_CODE, type Config, ConfigError, loadConfig } from "./config";
 import { errorMessage } from "./error-message";
+import { createLogger, flushLogger, type Logger } from "./log";
+import { type RunningWorker, startWorker } from "./worker";
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 

@@ -3,11 +3,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { loadConfig, type SolapiConfig } from "./config";
 import { type JobBody, type MessageMode, parseDeliverableJob } from "./job";
 import { createSolapiGateway, type SolapiGateway } from "./solapi/client";
 import { SolapiRequestError } from "./solapi/errors";
 import { buildTextMessage, type Channel } from "./solapi/messages";
-import { loadConfig, type SolapiConfig } from "./config";
 import { type AlimtalkReplacement, buildReplacements, type TemplateContext } from "./templates";
 
 export interface EnqueueSmsInput {

@@ -4,7 +4,9 @@ import type { Config } from "./config";
 import { Consumer } from "./consumer/consumer";
 import { checkLeaseMs, DeliveryChecker } from "./delivery/checker";
 import { checkPolicy } from "./delivery/decide";
+import { errorMessage } from "./error-message";
 import type { Logger } from "./log";
+import { MinuteMetrics } from "./metrics";
 import type { SendDefaults } from "./pipeline/decide";
 import { type Ledger, statelessLedger } from "./pipeline/ledger";
 import { sendWindow } from "./pipeline/send-window";
@@ -12,13 +14,11 @@ import { createSolapiGateway, type GatewayOptions, type SolapiGateway } from "./
 import { createSqsClient, type QueueAddresses, QueueNotFoundError, resolveQueues } from "./sqs/client";
 import { serveLocalQueue } from "./sqs/local-endpoint";
 import { JobQueue } from "./sqs/queue";
+import { isLocalHost, parseDatabaseUrl } from "./store/database-url";
 import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
-import { isLocalHost, parseDatabaseUrl } from "./store/database-url";
 import { createDatabase, type Db, isTlsRefusal } from "./store/pool";
 import { recipientHasher } from "./store/recipient";
-import { errorMessage } from "./error-message";
-import { MinuteMetrics } from "./metrics";
 
 export interface RunningWorker {
   consumer: Consumer;
@@ -41,7 +41,12 @@ function isStartupFatal(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? "";
   // MySQL/MariaDB: access denied (1045, 1698), no access to the database (1044), no such database (1049).
   const mysqlRefusal = [1044, 1045, 1049, 1698].includes((error as { errno?: number }).errno ?? 0);
-  return mysqlRefusal || isTlsRefusal(error) || name === "CredentialsProviderError" || (status !== undefined && status >= 400 && status < 500 && status !== 429);
+  return (
+    mysqlRefusal ||
+    isTlsRefusal(error) ||
+    name === "CredentialsProviderError" ||
+    (status !== undefined && status >= 400 && status < 500 && status !== 429)
+  );
 }
 
 /** Waits out a dependency that is not reachable yet (a Spot task may start before its network is ready). */
@@ -64,7 +69,9 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
   if (!config.databaseUrl) return statelessLedger(solapi, defaults);
   const { host, tls } = parseDatabaseUrl(config.databaseUrl);
   if (tls.mode === "disabled" && !isLocalHost(host)) {
-    log.warn("the database connection is not encrypted: add ?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds (or your CA's file) to DATABASE_URL", { database_host: host });
+    log.warn("the database connection is not encrypted: add ?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds (or your CA's file) to DATABASE_URL", {
+      database_host: host,
+    });
   }
   const db = createDatabase(config.databaseUrl, { connectionLimit: Math.min(64, config.consumer.concurrency + 4) });
   try {
@@ -91,7 +98,13 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
 function startDeliveryChecker(config: Config, solapi: SolapiGateway, log: Logger): { checker: DeliveryChecker; db: Db } | undefined {
   if (!config.databaseUrl || config.delivery.checkSeconds === 0) return undefined;
   const db = createDatabase(config.databaseUrl, { connectionLimit: 2 });
-  const checker = new DeliveryChecker({ db, solapi, log, policy: checkPolicy(config.delivery.checkSeconds), leaseMs: checkLeaseMs(config.solapi.timeoutMs) });
+  const checker = new DeliveryChecker({
+    db,
+    solapi,
+    log,
+    policy: checkPolicy(config.delivery.checkSeconds),
+    leaseMs: checkLeaseMs(config.solapi.timeoutMs),
+  });
   checker.start();
   return { checker, db };
 }
@@ -157,7 +170,9 @@ export async function startWorker(config: Config, log: Logger, overrides: Worker
     visibility_timeout: config.sqs.visibilityTimeoutSeconds,
   });
   if (config.recipientHashKeySource === "SOLAPI_API_SECRET") {
-    log.warn("MESSAGING_RECIPIENT_HASH_SECRET is not set: the send log's recipient digests are keyed with a key derived from SOLAPI_API_SECRET; set it (docs/deploy.md) so that rotating the Solapi secret does not leave older rows unfindable by trace");
+    log.warn(
+      "MESSAGING_RECIPIENT_HASH_SECRET is not set: the send log's recipient digests are keyed with a key derived from SOLAPI_API_SECRET; set it (docs/deploy.md) so that rotating the Solapi secret does not leave older rows unfindable by trace",
+    );
   }
   return {
     consumer,

@@ -35,7 +35,13 @@ const DEMO_JOBS: DemoJob[] = [
   {
     label: "sms",
     expect: "sms",
-    input: { tenantId: 1, to: PARENT_PHONE, messageMode: "sms", eventType: "attendance", text: "[한빛학원] 김민준 학생이 15:02에 등원했습니다." },
+    input: {
+      tenantId: 1,
+      to: PARENT_PHONE,
+      messageMode: "sms",
+      eventType: "attendance",
+      text: "[한빛학원] 김민준 학생이 15:02에 등원했습니다.",
+    },
   },
   {
     label: "sms, long text",
@@ -93,7 +99,8 @@ function printSummary(jobs: DemoJob[], reports: Map<string, JobReport>, keys: st
     const ids = report?.outcome.kind === "sent" ? `${report.outcome.groupId} / ${report.outcome.messageId}` : "";
     return { mode: job.label, expected: job.expect, got, ids, ok: got === job.expect };
   });
-  const width = (pick: (row: (typeof rows)[number]) => string, title: string) => Math.max(title.length, ...rows.map((row) => pick(row).length));
+  const width = (pick: (row: (typeof rows)[number]) => string, title: string) =>
+    Math.max(title.length, ...rows.map((row) => pick(row).length));
   const w = [width((r) => r.mode, "job"), width((r) => r.got, "sent as"), width((r) => r.ids, "group id / message id")];
   const line = (a: string, b: string, c: string, mark: string) => `${mark} ${a.padEnd(w[0]!)}  ${b.padEnd(w[1]!)}  ${c}`;
   const out = [

@@ -9,12 +9,30 @@ type Command = (args: string[]) => Promise<number>;
 // The other commands load only when asked for: the worker's memory holds none of their code.
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   worker: { summary: "run the worker (npm start)", run: () => main() },
-  demo: { summary: "the worker on an embedded SQS and mock Solapi, one job of each mode", run: async () => (await import("./demo.js")).runDemo() },
-  stress: { summary: "enqueue --count jobs; with --run-worker, drain them and report the rate", run: async (args) => (await import("./stress.js")).runStress(args) },
-  "sqs-create": { summary: "create the queue and its DLQ (safe to run twice)", run: async (args) => (await import("./sqs-create.js")).runSqsCreate(args) },
-  migrate: { summary: "create or upgrade the MySQL schema (safe to run twice)", run: async () => (await import("./migrate.js")).runMigrate() },
-  rehash: { summary: "rewrite older send-log rows' recipient digests as keyed ones (resumable)", run: async () => (await import("./rehash.js")).runRehash() },
-  trace: { summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d] [--refresh]", run: async (args) => (await import("./trace.js")).runTrace(args) },
+  demo: {
+    summary: "the worker on an embedded SQS and mock Solapi, one job of each mode",
+    run: async () => (await import("./demo.js")).runDemo(),
+  },
+  stress: {
+    summary: "enqueue --count jobs; with --run-worker, drain them and report the rate",
+    run: async (args) => (await import("./stress.js")).runStress(args),
+  },
+  "sqs-create": {
+    summary: "create the queue and its DLQ (safe to run twice)",
+    run: async (args) => (await import("./sqs-create.js")).runSqsCreate(args),
+  },
+  migrate: {
+    summary: "create or upgrade the MySQL schema (safe to run twice)",
+    run: async () => (await import("./migrate.js")).runMigrate(),
+  },
+  rehash: {
+    summary: "rewrite older send-log rows' recipient digests as keyed ones (resumable)",
+    run: async () => (await import("./rehash.js")).runRehash(),
+  },
+  trace: {
+    summary: "what became of a recipient's recent jobs: --to 010… [--tenant N] [--since 7d] [--refresh]",
+    run: async (args) => (await import("./trace.js")).runTrace(args),
+  },
 };
 
 function usage(): string {

@@ -16,11 +16,17 @@ export function runRehash(): Promise<number> {
       const progress = await readRehashProgress(db);
       const remaining = await countRowsFrom(db, progress.nextId);
       if (remaining === 0) {
-        process.stdout.write(`nothing to rehash: every row up to id ${progress.nextId - 1} was examined (${progress.rowsRehashed} rehashed in all)\n`);
+        process.stdout.write(
+          `nothing to rehash: every row up to id ${progress.nextId - 1} was examined (${progress.rowsRehashed} rehashed in all)\n`,
+        );
         return 0;
       }
       const bar = new SingleBar(
-        { format: "rehash [{bar}] {value}/{total} rows  {rehashed} rehashed  {eta_formatted} left", hideCursor: true, stream: process.stderr },
+        {
+          format: "rehash [{bar}] {value}/{total} rows  {rehashed} rehashed  {eta_formatted} left",
+          hideCursor: true,
+          stream: process.stderr,
+        },
         Presets.shades_classic,
       );
       bar.start(remaining, 0, { rehashed: 0 });

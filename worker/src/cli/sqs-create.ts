@@ -4,9 +4,9 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config";
+import { errorMessage } from "../error-message";
 import { createQueues, QUEUE_DEFAULTS } from "../sqs/admin";
 import { createSqsClient } from "../sqs/client";
-import { errorMessage } from "../error-message";
 
 export async function runSqsCreate(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });

@@ -8,15 +8,15 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { SingleBar, Presets } from "cli-progress";
-import { ConfigError, loadConfig, type Config } from "../config";
+import { Presets, SingleBar } from "cli-progress";
+import { type Config, ConfigError, loadConfig } from "../config";
 import type { JobReport } from "../consumer/consumer";
 import { type JobBody, MESSAGE_MODES, type MessageMode } from "../job";
 import { createLogger } from "../log";
 import { messageGroupIdFor, toJobBody } from "../producer";
 import { createSqsClient, resolveQueues } from "../sqs/client";
 import { startWorker } from "../worker";
-import { startEmbeddedSqs, type EmbeddedSqs } from "./embedded-sqs";
+import { type EmbeddedSqs, startEmbeddedSqs } from "./embedded-sqs";
 
 const USAGE =
   "usage: npm run stress -- --count N [--endpoint http://localhost:9324] [--run-worker] [--mode sms|alimtalk|both|mixed] [--concurrency N] [--live]";
@@ -47,9 +47,11 @@ function readOptions(args: string[]): StressOptions {
   const count = Number(values.count);
   if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a whole number above 0 (got ${values.count})`);
   const mode = values.mode as StressOptions["mode"];
-  if (mode !== "mixed" && !(MESSAGE_MODES as readonly string[]).includes(mode)) throw new Error(`--mode must be sms, alimtalk, both or mixed`);
+  if (mode !== "mixed" && !(MESSAGE_MODES as readonly string[]).includes(mode))
+    throw new Error(`--mode must be sms, alimtalk, both or mixed`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new Error("--concurrency must be a whole number above 0");
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
+    throw new Error("--concurrency must be a whole number above 0");
   const endpoint = values.endpoint;
   if (endpoint !== undefined && !(URL.canParse(endpoint) && /^https?:$/.test(new URL(endpoint).protocol))) {
     throw new Error(`--endpoint must be an http(s) URL such as http://localhost:9324 (got ${endpoint})`);
@@ -71,7 +73,10 @@ function stressBody(runId: string, index: number, mode: StressOptions["mode"]): 
 }
 
 async function enqueue(sqs: SQSClient, queueUrl: string, options: StressOptions, runId: string): Promise<void> {
-  const bar = new SingleBar({ format: "enqueue [{bar}] {value}/{total} jobs  {eta_formatted} left", hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: "enqueue [{bar}] {value}/{total} jobs  {eta_formatted} left", hideCursor: true },
+    Presets.shades_classic,
+  );
   bar.start(options.count, 0);
   let next = 0;
   const sender = async () => {
@@ -153,8 +158,14 @@ export async function runStress(args: string[]): Promise<number> {
     if (options.concurrency) env.MESSAGING_CONCURRENCY = String(options.concurrency);
     if (!configured) {
       embedded = await startEmbeddedSqs({ queueName: "academy-messaging-jobs", dlqName: "academy-messaging-jobs-dlq" });
-      Object.assign(env, { AWS_ENDPOINT_URL_SQS: embedded.endpoint, MESSAGING_SQS_QUEUE_URL: embedded.queues.queueUrl, MESSAGING_SQS_WAIT_SECONDS: "1" });
-      process.stdout.write(`SQS: embedded emulator at ${embedded.endpoint} (--endpoint, AWS_ENDPOINT_URL_SQS or MESSAGING_SQS_QUEUE_URL to use another)\n`);
+      Object.assign(env, {
+        AWS_ENDPOINT_URL_SQS: embedded.endpoint,
+        MESSAGING_SQS_QUEUE_URL: embedded.queues.queueUrl,
+        MESSAGING_SQS_WAIT_SECONDS: "1",
+      });
+      process.stdout.write(
+        `SQS: embedded emulator at ${embedded.endpoint} (--endpoint, AWS_ENDPOINT_URL_SQS or MESSAGING_SQS_QUEUE_URL to use another)\n`,
+      );
       if (!options.runWorker) {
         process.stdout.write(
           "note: these jobs live in this command's embedded queue and vanish when it exits; to feed a worker, " +

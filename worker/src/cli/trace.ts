@@ -5,17 +5,16 @@
  */
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { normalizePhone } from "../job";
-import { maskPhone } from "../log";
-import { recipientHasher } from "../store/recipient";
 import { ConfigError, loadConfig } from "../config";
 import { checkLeaseMs, checkNow } from "../delivery/checker";
 import { describeStatusCode } from "../delivery/codes";
 import { checkPolicy } from "../delivery/decide";
-import { createLogger } from "../log";
+import { normalizePhone } from "../job";
+import { createLogger, maskPhone } from "../log";
 import { createSolapiGateway } from "../solapi/client";
 import type { Db } from "../store/pool";
-import { traceRecipient, type TraceDelivery, type TraceRow } from "../store/trace";
+import { recipientHasher } from "../store/recipient";
+import { type TraceDelivery, type TraceRow, traceRecipient } from "../store/trace";
 import { formatKoreanTime } from "../templates";
 import { withCommandDatabase } from "./database-config";
 
@@ -97,7 +96,11 @@ async function refresh(db: Db, rows: readonly TraceRow[]): Promise<string> {
   const solapi = createSolapiGateway(config.solapi);
   try {
     const log = createLogger({ level: "warn", format: "json", secrets: config.secrets, stream: process.stderr });
-    const summary = await checkNow({ db, solapi, log, policy: checkPolicy(config.delivery.checkSeconds) }, pending, checkLeaseMs(config.solapi.timeoutMs));
+    const summary = await checkNow(
+      { db, solapi, log, policy: checkPolicy(config.delivery.checkSeconds) },
+      pending,
+      checkLeaseMs(config.solapi.timeoutMs),
+    );
     const still = summary.pending + summary.gaveUp + summary.lost;
     const asked = `${summary.leased} message${summary.leased === 1 ? "" : "s"}`;
     const line = `refresh: asked Solapi about ${asked}: ${summary.delivered} delivered, ${summary.undelivered} undelivered (refunded), ${still} still without a result`;
@@ -146,7 +149,9 @@ export async function runTrace(args: string[]): Promise<number> {
         process.stdout.write(`no jobs for ${who} since ${seoulTime(query.since)} KST\n`);
         return 0;
       }
-      process.stdout.write(`${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`);
+      process.stdout.write(
+        `${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`,
+      );
       process.stdout.write(`${render(rows)}\n`);
       return 0;
     },

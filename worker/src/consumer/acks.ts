@@ -63,7 +63,9 @@ export class Acknowledger {
       name: "ChangeMessageVisibilityBatch",
       log,
       call: (entries) =>
-        queue.changeVisibilityBatch(entries.map(({ id, item }) => ({ id, receiptHandle: item.message.receiptHandle, seconds: item.seconds }))),
+        queue.changeVisibilityBatch(
+          entries.map(({ id, item }) => ({ id, receiptHandle: item.message.receiptHandle, seconds: item.seconds })),
+        ),
     });
     this.deadLetters = new Batcher({
       name: "SendMessageBatch (DLQ)",

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import type { BatchFailure, BatchOutcome } from "../sqs/queue";
-import { errorMessage } from "../error-message";
 
 /** SQS batch calls take at most 10 entries. */
 export const SQS_BATCH_LIMIT = 10;

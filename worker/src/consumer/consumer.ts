@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { errorMessage } from "../error-message";
 import type { Job } from "../job";
 import { type Logger, maskRecipient } from "../log";
 import { type AckAction, ackActionFor, type JobOutcome, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
@@ -12,7 +13,6 @@ import { partitionKeepAlives } from "./keep-alive";
 import { Poller } from "./poller";
 import { Slots } from "./slots";
 import { VisibilityKeeper } from "./visibility";
-import { errorMessage } from "../error-message";
 
 export interface ConsumerOptions {
   queue: JobQueue;
@@ -135,7 +135,10 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     const entries = messages.map(readEntry);
     for (const entry of entries) this.visibility.hold(entry.message);
     const policy = this.retryPolicy();
-    const decided = (entry: Entry, outcome: JobOutcome): Finished => ({ outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });
+    const decided = (entry: Entry, outcome: JobOutcome): Finished => ({
+      outcome,
+      action: ackActionFor(outcome, entry.message.receiveCount, policy),
+    });
     const group: ReceivedJob[] = [];
     const owners = new Map<string, Entry>();
     const copies: { entry: Entry; original: Promise<JobOutcome> }[] = [];
@@ -154,7 +157,10 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       } else {
         entry.ownsKey = true;
         owners.set(entry.id, entry);
-        this.jobsInFlight.set(entry.id, owned.then((outcomes) => outcomes.get(entry.id)!));
+        this.jobsInFlight.set(
+          entry.id,
+          owned.then((outcomes) => outcomes.get(entry.id)!),
+        );
         group.push({
           id: entry.id,
           key: entry.key,

@@ -2,7 +2,7 @@
  * Reading a received message: the job it holds (job.ts) and the job's identity — its key within its
  * tenant — or, for a body that is not a job, the reason it is poison.
  */
-import { JobValidationError, parseJobBody, type Job } from "../job";
+import { type Job, JobValidationError, parseJobBody } from "../job";
 import { jobIdentity } from "../pipeline/ledger";
 import type { ReceivedMessage } from "../sqs/queue";
 import { JOB_KEY_ATTRIBUTE } from "./acks";

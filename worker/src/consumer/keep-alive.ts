@@ -7,7 +7,10 @@
  * Its shape, the only one recognised: a JSON object body with `"keep_alive": true` and no
  * `tenant_id` (so that no real job is ever mistaken for one), e.g. {"keep_alive":true}.
  */
-export const KEEP_ALIVE_BODY = JSON.stringify({ keep_alive: true, purpose: "keeps the queue's CloudWatch metrics flowing; deleted unread" });
+export const KEEP_ALIVE_BODY = JSON.stringify({
+  keep_alive: true,
+  purpose: "keeps the queue's CloudWatch metrics flowing; deleted unread",
+});
 
 export function isKeepAlive(body: string): boolean {
   // Every job passes through here: only bodies that mention the field are parsed.

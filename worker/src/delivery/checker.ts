@@ -88,10 +88,17 @@ export class DeliveryChecker {
     const { db, policy, leaseMs } = this.options;
     const owner = `${this.owner}#${(this.rounds += 1)}`;
     const due = await findDueChecks(db, this.batchSize);
-    const first = await findFirstChecks(db, { firstCheckMs: policy.firstCheckMs, boundMs: policy.boundMs, limit: this.batchSize - due.length });
+    const first = await findFirstChecks(db, {
+      firstCheckMs: policy.firstCheckMs,
+      boundMs: policy.boundMs,
+      limit: this.batchSize - due.length,
+    });
     const found = due.length + first.length;
     if ((await leaseDueChecks(db, [...due, ...first], owner, leaseMs)) === 0) return { found };
-    return { found, summary: await checkLeased({ db, solapi: this.options.solapi, log: this.options.log, policy }, owner, this.stopping.signal) };
+    return {
+      found,
+      summary: await checkLeased({ db, solapi: this.options.solapi, log: this.options.log, policy }, owner, this.stopping.signal),
+    };
   }
 
   private async run(): Promise<void> {

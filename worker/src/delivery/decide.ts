@@ -94,7 +94,6 @@ export interface Settlement {
   deltaCents: number;
 }
 
-
 /**
  * UNDELIVERED: the whole charge goes back. DELIVERED: the academy pays for what reached the phone —
  * the AlimTalk price it was charged, or, when Solapi's substitute went instead, the tenant's price

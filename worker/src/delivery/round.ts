@@ -6,6 +6,7 @@
  */
 import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
+import { fromCents } from "../money";
 import { LIST_IDS_PER_REQUEST, type ListedMessage, type SolapiGateway } from "../solapi/client";
 import { carriesJob } from "../solapi/messages";
 import {
@@ -21,8 +22,7 @@ import {
 import { type Connection, type Db, inTransaction } from "../store/pool";
 import { byTenantInLockOrder, creditBack, debitCredits } from "../store/tenants";
 import { describeStatusCode } from "./codes";
-import { fromCents } from "../money";
-import { type CheckPolicy, nextCheckDelayMs, readReport, type Report, settle, type Verdict } from "./decide";
+import { type CheckPolicy, nextCheckDelayMs, type Report, readReport, settle, type Verdict } from "./decide";
 
 export interface RoundDeps {
   db: Db;
@@ -71,7 +71,11 @@ function toReport(entry: ListedMessage): Report {
 
 async function lookUp(solapi: SolapiGateway, rows: readonly LeasedCheck[], signal?: AbortSignal): Promise<Findings> {
   const findings: Findings = { reports: new Map(), unasked: new Map(), requests: 0 };
-  const ask = async (part: readonly LeasedCheck[], query: Parameters<SolapiGateway["listMessages"]>[0], match: (row: LeasedCheck, entry: ListedMessage) => boolean) => {
+  const ask = async (
+    part: readonly LeasedCheck[],
+    query: Parameters<SolapiGateway["listMessages"]>[0],
+    match: (row: LeasedCheck, entry: ListedMessage) => boolean,
+  ) => {
     if (signal?.aborted) return;
     findings.requests += 1;
     try {
@@ -89,7 +93,10 @@ async function lookUp(solapi: SolapiGateway, rows: readonly LeasedCheck[], signa
     const part = withId.slice(start, start + LIST_IDS_PER_REQUEST);
     await ask(part, { messageIds: part.map((row) => row.messageId) }, (row, entry) => entry.messageId === row.messageId);
   }
-  const byGroup = groupBy(rows.filter((row) => !row.messageId && row.groupId), (row) => row.groupId);
+  const byGroup = groupBy(
+    rows.filter((row) => !row.messageId && row.groupId),
+    (row) => row.groupId,
+  );
   for (const [groupId, part] of byGroup) {
     await ask(part, { groupId }, (row, entry) => carriesJob(entry.customFields, { jobKey: row.key, tenantId: row.tenantId }));
   }
@@ -116,13 +123,24 @@ function conclude(row: LeasedCheck, held: HeldCheck, findings: Findings, policy:
       : readReport(findings.reports.get(row.id), row.channel);
   if (verdict.kind === "pending") {
     const delayMs = unlookable ? undefined : nextCheckDelayMs(row.checks, row.ageMs, policy);
-    const note = delayMs === undefined && !unlookable ? `no final result within ${duration(policy.boundMs)}; last: ${verdict.note}` : verdict.note;
+    const note =
+      delayMs === undefined && !unlookable ? `no final result within ${duration(policy.boundMs)}; last: ${verdict.note}` : verdict.note;
     return { id: row.id, delayMs, note, row };
   }
   const { charge, deltaCents } = settle(verdict, held.amountCharged, row.prices);
   const substitute = verdict.replaced ? ` (Solapi's substitute ${verdict.channel.toUpperCase()} instead of the AlimTalk)` : "";
   const note = `${verdict.code} ${describeStatusCode(verdict.code)}${substitute}`;
-  return { id: row.id, status: verdict.status, code: verdict.code, channel: verdict.channel, charge, note, row, charged: held.amountCharged, deltaCents };
+  return {
+    id: row.id,
+    status: verdict.status,
+    code: verdict.code,
+    channel: verdict.channel,
+    charge,
+    note,
+    row,
+    charged: held.amountCharged,
+    deltaCents,
+  };
 }
 
 /** Per tenant, in lock order: refunds, then conditional debits. */
@@ -141,7 +159,11 @@ async function settleCharges(connection: Connection, finals: readonly Final[]): 
 
 async function write(deps: RoundDeps, owner: string, rows: readonly LeasedCheck[], findings: Findings): Promise<Written> {
   return inTransaction(deps.db, async (connection) => {
-    const held = await lockHeldChecks(connection, rows.map((row) => row.id), owner);
+    const held = await lockHeldChecks(
+      connection,
+      rows.map((row) => row.id),
+      owner,
+    );
     const written: Written = { finals: [], nexts: [], lost: 0 };
     for (const row of rows) {
       const lock = held.get(row.id);
@@ -172,11 +194,18 @@ function report(log: Logger, written: Written, findings: Findings): void {
     });
   }
   for (const next of written.nexts.filter((candidate) => candidate.delayMs === undefined)) {
-    log.warn("delivery result unknown: no further checks", { job: next.row.key, tenant_id: next.row.tenantId, message_id: next.row.messageId, checks: next.row.checks, note: next.note });
+    log.warn("delivery result unknown: no further checks", {
+      job: next.row.key,
+      tenant_id: next.row.tenantId,
+      message_id: next.row.messageId,
+      checks: next.row.checks,
+      note: next.note,
+    });
   }
   const unasked = [...findings.unasked.values()];
   if (unasked.length > 0) log.warn("delivery look-up failed; will look again", { messages: unasked.length, error: unasked[0] });
-  if (written.lost > 0) log.warn("delivery checks' leases lapsed before their results were written; another round has them", { messages: written.lost });
+  if (written.lost > 0)
+    log.warn("delivery checks' leases lapsed before their results were written; another round has them", { messages: written.lost });
 }
 
 /**

@@ -20,9 +20,7 @@ export interface Route {
   templateId?: string;
 }
 
-export type Plan =
-  | { ok: true; attempts: Attempt[]; route: Route; note?: string }
-  | { ok: false; reason: string };
+export type Plan = { ok: true; attempts: Attempt[]; route: Route; note?: string } | { ok: false; reason: string };
 
 /** The channels to try, in order, with the sender and Kakao channel each needs (CONTRACT §1, §2). */
 export function planDelivery(job: Job, defaults: SendDefaults): Plan {
@@ -57,7 +55,15 @@ export type SkippedStatus = "SKIPPED_CANCELLED" | "SKIPPED_BALANCE";
 /** What became of a job; every job ends in exactly one of these. */
 export type JobOutcome =
   /** `fellBackFrom`/`fallbackReason`: a `both` job whose AlimTalk was refused, sent as SMS/LMS instead. */
-  | { kind: "sent"; channel: Channel; groupId: string; messageId: string; fellBackFrom?: string; fallbackReason?: string; recovered?: boolean }
+  | {
+      kind: "sent";
+      channel: Channel;
+      groupId: string;
+      messageId: string;
+      fellBackFrom?: string;
+      fallbackReason?: string;
+      recovered?: boolean;
+    }
   /** Permanent: recorded, refunded and deleted; nothing was sent. */
   | { kind: "failed"; reason: string }
   /** Cancelled reservation, credits short or messaging disabled: recorded and deleted, nothing sent. */
@@ -87,7 +93,13 @@ export function outcomeForCopy(original: JobOutcome): JobOutcome {
     case "duplicate":
       return { kind: "duplicate", status: original.status, reason: `a copy of a job already ${original.status}` };
     default:
-      return { kind: "retry", reason: "a copy of a job still unresolved in this worker", ambiguous: true, minDelaySeconds: 0, alert: false };
+      return {
+        kind: "retry",
+        reason: "a copy of a job still unresolved in this worker",
+        ambiguous: true,
+        minDelaySeconds: 0,
+        alert: false,
+      };
   }
 }
 
@@ -237,7 +249,12 @@ const MAX_VISIBILITY_SECONDS = 43_200;
  * Exponential back-off by receive count with "equal jitter" (half fixed, half random), so jobs that
  * failed together do not come back together.
  */
-export function retryDelaySeconds(receiveCount: number, policy: RetryPolicy, minimumSeconds = 0, random: () => number = Math.random): number {
+export function retryDelaySeconds(
+  receiveCount: number,
+  policy: RetryPolicy,
+  minimumSeconds = 0,
+  random: () => number = Math.random,
+): number {
   const exponential = policy.baseSeconds * 2 ** Math.max(0, receiveCount - 1);
   const jittered = exponential / 2 + (exponential / 2) * random();
   const bounded = Math.max(minimumSeconds, Math.min(policy.maxSeconds, jittered));
@@ -251,7 +268,12 @@ export type AckAction =
   | { action: "dead-letter"; reason: string };
 
 /** What SQS should do with a job's message after its outcome (CONTRACT §5). */
-export function ackActionFor(outcome: JobOutcome, receiveCount: number, policy: RetryPolicy, random: () => number = Math.random): AckAction {
+export function ackActionFor(
+  outcome: JobOutcome,
+  receiveCount: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): AckAction {
   switch (outcome.kind) {
     case "sent":
     case "failed":

@@ -3,11 +3,12 @@
  * and what became of it. With DATABASE_URL it is the MySQL send log (store/ledger.ts); without, the
  * stateless ledger here, whose only memory is Solapi's own records.
  */
+
+import { errorMessage } from "../error-message";
 import type { Job } from "../job";
 import type { SolapiGateway } from "../solapi/client";
 import type { Channel } from "../solapi/messages";
 import type { AckAction, JobOutcome, SendDefaults } from "./decide";
-import { errorMessage } from "../error-message";
 
 /** A valid job as received: its key is the business idempotency key, else the SQS MessageId. */
 export interface ReceivedJob {

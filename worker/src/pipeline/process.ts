@@ -1,19 +1,19 @@
+import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import type { DeliveryResult, OutgoingMessage, SolapiGateway } from "../solapi/client";
 import { buildAlimtalkMessage, buildTextMessage, type Channel, textChannel } from "../solapi/messages";
 import {
   type AckAction,
-  ackActionFor,
   type Attempt,
+  ackActionFor,
   type JobOutcome,
   outcomeOfDelivery,
   planDelivery,
-  settleLostAnswer,
   type RetryPolicy,
   type Route,
+  settleLostAnswer,
 } from "./decide";
 import { type Admission, type ChargeResult, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
-import { errorMessage } from "../error-message";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
@@ -50,7 +50,14 @@ function messageFor({ item, attempts, route }: Pending): OutgoingMessage {
   return {
     id,
     ...owner,
-    ...buildAlimtalkMessage({ ...owner, to: job.to, pfId: route.pfId!, templateId: route.templateId!, variables: job.variables, substitute }),
+    ...buildAlimtalkMessage({
+      ...owner,
+      to: job.to,
+      pfId: route.pfId!,
+      templateId: route.templateId!,
+      variables: job.variables,
+      substitute,
+    }),
   };
 }
 
@@ -99,7 +106,11 @@ async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes:
 }
 
 /** Charges every pending job for its next channel; the ones that may not go get their outcome. */
-async function charge(pending: Pending[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<{ cleared: Pending[]; startBy?: number }> {
+async function charge(
+  pending: Pending[],
+  deps: PipelineDeps,
+  outcomes: Map<string, JobOutcome>,
+): Promise<{ cleared: Pending[]; startBy?: number }> {
   let charged: ChargeResult;
   try {
     charged = await deps.ledger.charge(
@@ -134,12 +145,19 @@ async function sendRound(
     const outcome = outcomeOfDelivery(result, entry.attempts.length > 1);
     if ("fallBack" in outcome) {
       refused.set(entry.item.id, { channel: result.channel, reason: outcome.reason });
-      deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, { job: entry.item.key, tenant_id: entry.item.job.tenantId, reason: outcome.reason });
+      deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, {
+        job: entry.item.key,
+        tenant_id: entry.item.job.tenantId,
+        reason: outcome.reason,
+      });
       next.push({ ...entry, attempts: entry.attempts.slice(1), replacing: result.channel });
       continue;
     }
     const refusal = refused.get(entry.item.id);
-    outcomes.set(entry.item.id, outcome.kind === "sent" && refusal ? { ...outcome, fellBackFrom: refusal.channel, fallbackReason: refusal.reason } : outcome);
+    outcomes.set(
+      entry.item.id,
+      outcome.kind === "sent" && refusal ? { ...outcome, fellBackFrom: refusal.channel, fallbackReason: refusal.reason } : outcome,
+    );
   }
   return next;
 }
@@ -188,7 +206,11 @@ async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes
       finished.set(item.id, { outcome, action });
       continue;
     }
-    deps.log.error("could not write the job's outcome; it will be retried", { job: item.key, tenant_id: item.job.tenantId, outcome: outcome.kind });
+    deps.log.error("could not write the job's outcome; it will be retried", {
+      job: item.key,
+      tenant_id: item.job.tenantId,
+      outcome: outcome.kind,
+    });
     finished.set(item.id, { outcome: replacement, action: ackActionFor(replacement, item.receiveCount, deps.retry) });
   }
   return finished;
@@ -200,7 +222,11 @@ async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes
  * fallback of every `both` job whose AlimTalk was refused — and write each job's end down.
  * Jobs not yet charged when shutdown begins are released untouched.
  */
-export async function deliverGroup(jobs: readonly ReceivedJob[], deps: PipelineDeps, shutdown: AbortSignal): Promise<Map<string, Finished>> {
+export async function deliverGroup(
+  jobs: readonly ReceivedJob[],
+  deps: PipelineDeps,
+  shutdown: AbortSignal,
+): Promise<Map<string, Finished>> {
   const outcomes = new Map<string, JobOutcome>();
   const released: JobOutcome = { kind: "released", reason: "worker is shutting down" };
   if (shutdown.aborted) {

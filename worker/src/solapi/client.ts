@@ -10,7 +10,7 @@ import {
 import type { SolapiConfig } from "../config";
 import { maskPhone } from "../log";
 import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
-import { carriesJob, type Channel, type MessageOwner, type SolapiMessage } from "./messages";
+import { type Channel, carriesJob, type MessageOwner, type SolapiMessage } from "./messages";
 import { createMockSolapiHandler } from "./mock";
 import { redactMockRequest } from "./mock-redaction";
 import { SendWindows } from "./send-windows";
@@ -104,15 +104,18 @@ const SOLAPI_TYPE: Record<Channel, string> = { sms: "SMS", lms: "LMS", alimtalk:
  * Per-message answers, matched by the job (tenant and key) each message carried in customFields; a
  * failed entry without customFields is matched by recipient and type instead.
  */
-function readResponse(messages: readonly OutgoingMessage[], groupId: string, failed: readonly FailedEntry[], listed: readonly ListedEntry[]) {
+function readResponse(
+  messages: readonly OutgoingMessage[],
+  groupId: string,
+  failed: readonly FailedEntry[],
+  listed: readonly ListedEntry[],
+) {
   const unkeyedFailures = failed.filter((entry) => !entry.customFields);
   const results = new Map<string, DeliveryResult>();
   for (const outgoing of messages) {
     let failedEntry = failed.find((entry) => carriesJob(entry.customFields, outgoing));
     if (!failedEntry && unkeyedFailures.length > 0) {
-      const index = unkeyedFailures.findIndex(
-        (entry) => entry.to === outgoing.message.to && entry.type === SOLAPI_TYPE[outgoing.channel],
-      );
+      const index = unkeyedFailures.findIndex((entry) => entry.to === outgoing.message.to && entry.type === SOLAPI_TYPE[outgoing.channel]);
       if (index >= 0) failedEntry = unkeyedFailures.splice(index, 1)[0];
     }
     if (failedEntry) {
@@ -204,7 +207,12 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
         return found !== undefined;
       });
       if (found) {
-        return { groupId: found.groupId ?? "", messageId: found.messageId ?? "", type: found.type ?? "", statusCode: found.statusCode ?? "" };
+        return {
+          groupId: found.groupId ?? "",
+          messageId: found.messageId ?? "",
+          type: found.type ?? "",
+          statusCode: found.statusCode ?? "",
+        };
       }
       if (complete) return undefined;
       throw new SolapiRequestError("transient", "lookup_too_long", `too many messages to ${maskPhone(to)} to search for job ${jobKey}`);
@@ -213,10 +221,16 @@ export function createSolapiGateway(config: SolapiConfig, options: GatewayOption
     async listMessages(query) {
       const byIds = "messageIds" in query;
       if (byIds && (query.messageIds.length === 0 || query.messageIds.length > LIST_IDS_PER_REQUEST)) {
-        throw new SolapiRequestError("permanent", "BadRequest", `list messages by 1 to ${LIST_IDS_PER_REQUEST} ids, not ${query.messageIds.length}`);
+        throw new SolapiRequestError(
+          "permanent",
+          "BadRequest",
+          `list messages by 1 to ${LIST_IDS_PER_REQUEST} ids, not ${query.messageIds.length}`,
+        );
       }
       // By ids, one page holds them all; a group is paged.
-      const filter = byIds ? { messageIds: [...query.messageIds], limit: query.messageIds.length } : { groupId: query.groupId, limit: LIST_IDS_PER_REQUEST };
+      const filter = byIds
+        ? { messageIds: [...query.messageIds], limit: query.messageIds.length }
+        : { groupId: query.groupId, limit: LIST_IDS_PER_REQUEST };
       const listed: ListedMessage[] = [];
       const complete = await walkList(filter, MAX_LIST_PAGES, (page) => {
         for (const [id, entry] of Object.entries(page.messageList)) {

@@ -107,10 +107,15 @@ export function classifySolapiError(error: unknown): SolapiRequestError {
   }
   if (error instanceof ClientError) return classifyClientError(error);
   if (error instanceof ServerError) {
-    return new SolapiRequestError("transient", error.errorCode, clip(`Solapi ${error.httpStatus} ${error.errorCode}: ${error.errorMessage}`), {
-      ambiguous: true,
-      httpStatus: error.httpStatus,
-    });
+    return new SolapiRequestError(
+      "transient",
+      error.errorCode,
+      clip(`Solapi ${error.httpStatus} ${error.errorCode}: ${error.errorMessage}`),
+      {
+        ambiguous: true,
+        httpStatus: error.httpStatus,
+      },
+    );
   }
   if (error instanceof ResponseSchemaMismatchError) {
     // A 2xx the SDK could not read (only look-ups are read this way): its body may hold phone numbers, its paths do not.
@@ -128,7 +133,10 @@ export function classifySolapiError(error: unknown): SolapiRequestError {
   }
   const message = errorMessage(error);
   // A 2xx whose body the SDK could not read (TypeError) or anything unforeseen: the send may have happened.
-  return new SolapiRequestError("transient", "unexpected", clip(`unexpected Solapi failure: ${message}`), { ambiguous: true, answered: true });
+  return new SolapiRequestError("transient", "unexpected", clip(`unexpected Solapi failure: ${message}`), {
+    ambiguous: true,
+    answered: true,
+  });
 }
 
 export interface StatusClassification {
@@ -140,8 +148,21 @@ export interface StatusClassification {
 }
 
 const PERMANENT_STATUS = new Set([
-  "1010", "1011", "1013", "1014", "1020", "1025", "1026", "1028", "1029", "1031", "1032",
-  "1060", "1061", "1062", "1064",
+  "1010",
+  "1011",
+  "1013",
+  "1014",
+  "1020",
+  "1025",
+  "1026",
+  "1028",
+  "1029",
+  "1031",
+  "1032",
+  "1060",
+  "1061",
+  "1062",
+  "1064",
 ]);
 const BALANCE_STATUS = new Set(["1030", "2230"]);
 const KAKAO_STATUS_FIRST = 1033;

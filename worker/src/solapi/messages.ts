@@ -73,7 +73,13 @@ export function textChannel(text: string): "sms" | "lms" {
  * and cut on a character boundary at 40 bytes, since Solapi refuses a longer subject (status 1014).
  */
 export function lmsSubject(text: string, subject?: string): string {
-  const source = subject?.trim() || text.split(/\r?\n/).find((line) => line.trim() !== "")?.trim() || "";
+  const source =
+    subject?.trim() ||
+    text
+      .split(/\r?\n/)
+      .find((line) => line.trim() !== "")
+      ?.trim() ||
+    "";
   let result = "";
   let bytes = 0;
   for (const character of source) {
@@ -153,7 +159,9 @@ export interface AlimtalkMessageInput extends MessageOwner {
 }
 
 export function buildAlimtalkMessage(input: AlimtalkMessageInput): { channel: "alimtalk"; message: SolapiMessage } {
-  const substitute = input.substitute ? buildTextMessage({ jobKey: input.jobKey, tenantId: input.tenantId, to: input.to, ...input.substitute }) : undefined;
+  const substitute = input.substitute
+    ? buildTextMessage({ jobKey: input.jobKey, tenantId: input.tenantId, to: input.to, ...input.substitute })
+    : undefined;
   const variables = Object.fromEntries(Object.entries(input.variables).map(([name, value]) => [`#{${name}}`, value]));
   return {
     channel: "alimtalk",

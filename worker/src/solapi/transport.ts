@@ -110,7 +110,10 @@ async function routingFetch(input: string | URL | Request, init?: RequestInit): 
   // asynchronous preparation: a pause anywhere before this point is caught.
   const startBy = typeof init?.body === "string" ? route.startBy?.(init.body) : undefined;
   if (startBy !== undefined && performance.now() > startBy) {
-    throw new SolapiTransportError("late", `the send window closed ${Math.round(performance.now() - startBy)} ms before the request could leave (the process was paused or starved)`);
+    throw new SolapiTransportError(
+      "late",
+      `the send window closed ${Math.round(performance.now() - startBy)} ms before the request could leave (the process was paused or starved)`,
+    );
   }
   return fetchWithDeadline(`${route.baseUrl}${path}`, init, route.timeoutMs);
 }

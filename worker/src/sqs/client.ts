@@ -1,9 +1,4 @@
-import {
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  QueueDoesNotExist,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, GetQueueUrlCommand, QueueDoesNotExist, SQSClient } from "@aws-sdk/client-sqs";
 import { hasAwsCredentials, type SqsConfig } from "../config";
 
 /** Seconds a request may take beyond the long-poll wait before the SDK gives up on it. */
@@ -60,10 +55,15 @@ async function queueUrlByName(sqs: SQSClient, name: string): Promise<string> {
 }
 
 /** Finds the job queue and its DLQ; the queue's own redrive policy names the DLQ when it has one. */
-export async function resolveQueues(sqs: SQSClient, config: Pick<SqsConfig, "queueName" | "queueUrl" | "dlqName">): Promise<QueueAddresses> {
+export async function resolveQueues(
+  sqs: SQSClient,
+  config: Pick<SqsConfig, "queueName" | "queueUrl" | "dlqName">,
+): Promise<QueueAddresses> {
   const queueUrl = config.queueUrl ?? (await queueUrlByName(sqs, config.queueName));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["RedrivePolicy"] }));
-  const redrive = Attributes?.RedrivePolicy ? (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string; maxReceiveCount?: number | string }) : undefined;
+  const redrive = Attributes?.RedrivePolicy
+    ? (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string; maxReceiveCount?: number | string })
+    : undefined;
   const dlqName = redrive?.deadLetterTargetArn?.split(":").pop() ?? config.dlqName;
   return {
     queueUrl,

@@ -13,7 +13,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { createRequestHandler } from "local-aws-sqs";
 import type { SqsConfig } from "../config";
 import type { Logger } from "../log";
-import { createQueues, type CreatedQueues } from "./admin";
+import { type CreatedQueues, createQueues } from "./admin";
 
 export interface LocalSqsOptions {
   /** 0: any free port. */
@@ -60,7 +60,9 @@ function guarded(handle: (request: IncomingMessage, response: ServerResponse) =>
         return;
       }
       response.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
-      response.end(JSON.stringify({ __type: "com.amazonaws.sqs#InvalidRequest", message: `malformed request: ${(error as Error).message}` }));
+      response.end(
+        JSON.stringify({ __type: "com.amazonaws.sqs#InvalidRequest", message: `malformed request: ${(error as Error).message}` }),
+      );
     });
   };
 }
@@ -136,7 +138,11 @@ export function howToEnqueue(local: Pick<LocalSqs, "endpoint" | "queues">, regio
  * The worker's own queue in mock mode with no SQS configured: listens on 0.0.0.0 so that a
  * container's published port reaches it, and says first thing how to enqueue.
  */
-export async function serveLocalQueue(config: Pick<SqsConfig, "region" | "queueName" | "dlqName">, port: number, log: Logger): Promise<LocalSqs> {
+export async function serveLocalQueue(
+  config: Pick<SqsConfig, "region" | "queueName" | "dlqName">,
+  port: number,
+  log: Logger,
+): Promise<LocalSqs> {
   const local = await startLocalSqs({ port, host: "0.0.0.0", region: config.region, queueName: config.queueName, dlqName: config.dlqName });
   log.info("local SQS endpoint ready: mock mode and no SQS configured, so the worker serves its own queue", {
     endpoint: local.endpoint,

@@ -52,7 +52,8 @@ export async function admitToTenants(db: Db, items: readonly ReceivedJob[], defa
       continue;
     }
     const foreign = foreignRoute(job, routes.get(tenant.id)!);
-    if (!tenant.messagingEnabled) turnAway(item, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `messaging is disabled for tenant ${tenant.id}` });
+    if (!tenant.messagingEnabled)
+      turnAway(item, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `messaging is disabled for tenant ${tenant.id}` });
     else if (foreign) turnAway(item, { kind: "failed", reason: foreign });
     else if (job.reservationId !== undefined && isCancelled(reservations, tenant.id, job.reservationId)) {
       turnAway(item, { kind: "skipped", status: "SKIPPED_CANCELLED", reason: `reservation ${job.reservationId} is cancelled` });

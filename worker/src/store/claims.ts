@@ -5,6 +5,7 @@
  * had begun).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../error-message";
 import { maskRecipient } from "../log";
 import { decideClaim, type JobOutcome } from "../pipeline/decide";
 import { findEarlierSend, jobIdentity, type ReceivedJob } from "../pipeline/ledger";
@@ -12,7 +13,6 @@ import type { SolapiGateway } from "../solapi/client";
 import { claimHolders, findLogEntry, insertClaims, type LogEntry, type NewClaim, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
 import type { RecipientHasher } from "./recipient";
-import { errorMessage } from "../error-message";
 
 const BUSY_WAIT_MS = 3_000;
 const BUSY_POLL_MS = 100;
@@ -42,7 +42,7 @@ export function newClaim(item: ReceivedJob, owner: string, hashRecipient: Recipi
 
 /** The result of claiming one job. */
 export type Claim =
-  | { claimed: true; rowId: number; owner: string; /** a send began under the row before and Solapi must be asked */ uncertain: boolean }
+  | { claimed: true; rowId: number; owner: string /** a send began under the row before and Solapi must be asked */; uncertain: boolean }
   | { claimed: false; outcome: JobOutcome };
 
 /**
@@ -69,7 +69,10 @@ async function claimExisting(db: Db, item: ReceivedJob, owner: string, hashRecip
   const decision = decideClaim(row);
   switch (decision.decision) {
     case "done":
-      return { claimed: false, outcome: { kind: "duplicate", status: decision.status, reason: `already ${decision.status} by an earlier delivery` } };
+      return {
+        claimed: false,
+        outcome: { kind: "duplicate", status: decision.status, reason: `already ${decision.status} by an earlier delivery` },
+      };
     case "busy":
       // Usually a copy of a job another worker is finishing right now: look again after the usual back-off.
       return { claimed: false, outcome: retry("another worker holds this job's claim") };
@@ -103,16 +106,27 @@ export async function claimGroup(
   held: (item: ReceivedJob, claim: Extract<Claim, { claimed: true }>) => void = () => undefined,
 ): Promise<Map<string, Claim>> {
   const owners = new Map(items.map((item) => [item.id, ownerFor()]));
-  await insertClaims(db, items.map((item) => newClaim(item, owners.get(item.id)!, hashRecipient)));
+  await insertClaims(
+    db,
+    items.map((item) => newClaim(item, owners.get(item.id)!, hashRecipient)),
+  );
   const holders = new Map(
-    (await claimHolders(db, items.map((item) => ({ tenantId: item.job.tenantId, key: item.key })))).map((holder) => [jobIdentity(holder.tenantId, holder.key), holder]),
+    (
+      await claimHolders(
+        db,
+        items.map((item) => ({ tenantId: item.job.tenantId, key: item.key })),
+      )
+    ).map((holder) => [jobIdentity(holder.tenantId, holder.key), holder]),
   );
   const claims = new Map<string, Claim>();
   await Promise.all(
     items.map(async (item) => {
       const owner = owners.get(item.id)!;
       const holder = holders.get(item.id);
-      const claim: Claim = holder?.owner === owner ? { claimed: true, rowId: holder.rowId, owner, uncertain: false } : await claimExisting(db, item, owner, hashRecipient);
+      const claim: Claim =
+        holder?.owner === owner
+          ? { claimed: true, rowId: holder.rowId, owner, uncertain: false }
+          : await claimExisting(db, item, owner, hashRecipient);
       if (claim.claimed) held(item, claim);
       claims.set(item.id, claim);
     }),

@@ -50,7 +50,10 @@ const tlsFields = z.object({
   "ssl-mode": z
     .string()
     .transform(canonical)
-    .refine((mode) => mode !== "preferred", "ssl-mode=PREFERRED would fall back to plain text without a word: use REQUIRED, VERIFY_CA or VERIFY_IDENTITY")
+    .refine(
+      (mode) => mode !== "preferred",
+      "ssl-mode=PREFERRED would fall back to plain text without a word: use REQUIRED, VERIFY_CA or VERIFY_IDENTITY",
+    )
     .pipe(z.enum(SSL_MODES, { error: "ssl-mode must be DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY" }))
     .optional(),
   "ssl-ca": z.string().trim().min(1, "ssl-ca must be a file path or rds").optional(),
@@ -58,8 +61,13 @@ const tlsFields = z.object({
 });
 
 const tlsParameters = tlsFields
-  .transform(({ "ssl-mode": mode, "ssl-ca": ca }): DatabaseTls => ({ mode: mode ?? (ca ? "verify-identity" : "disabled"), ...(ca ? { ca } : {}) }))
-  .refine((tls) => !tls.ca || tls.mode === "verify-ca" || tls.mode === "verify-identity", "ssl-ca is only used to verify the server: with it, ssl-mode must be VERIFY_CA or VERIFY_IDENTITY");
+  .transform(
+    ({ "ssl-mode": mode, "ssl-ca": ca }): DatabaseTls => ({ mode: mode ?? (ca ? "verify-identity" : "disabled"), ...(ca ? { ca } : {}) }),
+  )
+  .refine(
+    (tls) => !tls.ca || tls.mode === "verify-ca" || tls.mode === "verify-identity",
+    "ssl-ca is only used to verify the server: with it, ssl-mode must be VERIFY_CA or VERIFY_IDENTITY",
+  );
 
 /** Splits DATABASE_URL into mysql2's URL and the TLS it asks for; throws DatabaseUrlError. */
 export function parseDatabaseUrl(text: string): DatabaseAddress {
@@ -79,7 +87,9 @@ export function parseDatabaseUrl(text: string): DatabaseAddress {
   if (!tls.success) throw new DatabaseUrlError(tls.error.issues.map((issue) => issue.message).join("; "));
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (tls.data.mode === "verify-identity" && isIP(host)) {
-    throw new DatabaseUrlError("ssl-mode=VERIFY_IDENTITY needs the server's host name, not an IP address (mysql2 checks only names against the certificate): use the name, or VERIFY_CA");
+    throw new DatabaseUrlError(
+      "ssl-mode=VERIFY_IDENTITY needs the server's host name, not an IP address (mysql2 checks only names against the certificate): use the name, or VERIFY_CA",
+    );
   }
   return { uri: url.href, host, tls: tls.data };
 }

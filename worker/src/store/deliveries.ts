@@ -13,7 +13,6 @@ import type { Connection, Db } from "./pool";
 import { caseById, micros } from "./sql";
 import type { Amount } from "./tenants";
 
-
 /** Sent messages never looked at whose first check is due, oldest first, within the bound. */
 export async function findFirstChecks(db: Db, due: { firstCheckMs: number; boundMs: number; limit: number }): Promise<number[]> {
   if (due.limit <= 0) return [];
@@ -121,7 +120,9 @@ export async function lockHeldChecks(connection: Connection, ids: readonly numbe
       ORDER BY id FOR UPDATE`,
     [ids, owner],
   );
-  return new Map(rows.map((row) => [Number(row.id), { id: Number(row.id), tenantId: Number(row.tenant_id), amountCharged: String(row.amount_charged) }]));
+  return new Map(
+    rows.map((row) => [Number(row.id), { id: Number(row.id), tenantId: Number(row.tenant_id), amountCharged: String(row.amount_charged) }]),
+  );
 }
 
 export interface FinalResult {
@@ -137,11 +138,26 @@ export interface FinalResult {
 export async function recordFinalResults(connection: Connection, results: readonly FinalResult[]): Promise<void> {
   if (results.length === 0) return;
   const columns = [
-    caseById("delivery_status", results.map((result) => [result.id, result.status])),
-    caseById("delivery_code", results.map((result) => [result.id, result.code])),
-    caseById("delivery_channel", results.map((result) => [result.id, result.channel])),
-    caseById("amount_charged", results.map((result) => [result.id, result.charge])),
-    caseById("delivery_note", results.map((result) => [result.id, result.note.slice(0, 255)])),
+    caseById(
+      "delivery_status",
+      results.map((result) => [result.id, result.status]),
+    ),
+    caseById(
+      "delivery_code",
+      results.map((result) => [result.id, result.code]),
+    ),
+    caseById(
+      "delivery_channel",
+      results.map((result) => [result.id, result.channel]),
+    ),
+    caseById(
+      "amount_charged",
+      results.map((result) => [result.id, result.charge]),
+    ),
+    caseById(
+      "delivery_note",
+      results.map((result) => [result.id, result.note.slice(0, 255)]),
+    ),
   ];
   await connection.query(
     `UPDATE message_log SET ${columns.map((column) => column.sql).join(", ")},
@@ -161,8 +177,15 @@ export interface NextCheck {
 /** Locked rows still without a result: when to look next, and why. */
 export async function scheduleNextChecks(connection: Connection, checks: readonly NextCheck[]): Promise<void> {
   if (checks.length === 0) return;
-  const at = caseById("delivery_check_at", checks.map((check) => [check.id, check.delayMs === undefined ? null : micros(check.delayMs)]), "DATE_ADD(NOW(3), INTERVAL ? MICROSECOND)");
-  const note = caseById("delivery_note", checks.map((check) => [check.id, check.note.slice(0, 255)]));
+  const at = caseById(
+    "delivery_check_at",
+    checks.map((check) => [check.id, check.delayMs === undefined ? null : micros(check.delayMs)]),
+    "DATE_ADD(NOW(3), INTERVAL ? MICROSECOND)",
+  );
+  const note = caseById(
+    "delivery_note",
+    checks.map((check) => [check.id, check.note.slice(0, 255)]),
+  );
   await connection.query(
     `UPDATE message_log SET ${at.sql}, ${note.sql}, delivery_checked_at = NOW(3), delivery_lease_owner = NULL WHERE id IN (?)`,
     [...at.params, ...note.params, checks.map((check) => check.id)],

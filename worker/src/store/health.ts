@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import type { Db } from "./pool";
-import { errorMessage } from "../error-message";
 
 /** Errors that say the server cannot be reached, rather than that a statement failed. */
 const UNREACHABLE = new Set([

@@ -4,8 +4,9 @@
  * well before the lease runs out; a lease that runs out anyway is lost for good (extendLeases does not
  * revive it), and the fence then refuses to start a send under it.
  */
-import type { Logger } from "../log";
+
 import { errorMessage } from "../error-message";
+import type { Logger } from "../log";
 import { extendLeases } from "./message-log";
 import type { Db } from "./pool";
 
@@ -65,7 +66,12 @@ export class LeaseKeeper {
     if (due.length === 0) return;
     this.renewing = true;
     try {
-      await extendLeases(this.db, due.map((lease) => lease.rowId), due.map((lease) => lease.owner), this.leaseMs);
+      await extendLeases(
+        this.db,
+        due.map((lease) => lease.rowId),
+        due.map((lease) => lease.owner),
+        this.leaseMs,
+      );
       for (const lease of due) lease.endsAt = Math.max(lease.endsAt, now + this.leaseMs);
     } catch (error) {
       this.onFailure(error);

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import { backOff } from "exponential-backoff";
+import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import { fromCents, toCents } from "../money";
 import { type JobOutcome, type Prices, priceFor, type SendDefaults, type Transition, transitionFor } from "../pipeline/decide";
@@ -17,11 +18,20 @@ import { admitToTenants } from "./admission";
 import { askSolapi, claimGroup, retry } from "./claims";
 import { DatabaseHealth } from "./health";
 import { LeaseKeeper } from "./leases";
-import { clearCharges, closeClaims, type LockedClaim, lockClaims, markSendsStarted, markUnknown, recordSents, releaseClaim, rowsMissingSends } from "./message-log";
+import {
+  clearCharges,
+  closeClaims,
+  type LockedClaim,
+  lockClaims,
+  markSendsStarted,
+  markUnknown,
+  recordSents,
+  releaseClaim,
+  rowsMissingSends,
+} from "./message-log";
 import { type Connection, type Db, inTransaction } from "./pool";
 import type { RecipientHasher } from "./recipient";
 import { byTenantInLockOrder, creditBack, debitCredits } from "./tenants";
-import { errorMessage } from "../error-message";
 
 export interface MysqlLedgerOptions {
   db: Db;
@@ -91,10 +101,16 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function admit(items: readonly ReceivedJob[]): Promise<Map<string, Admission>> {
     const admissions = new Map<string, Admission>();
     const turnAway = (item: ReceivedJob, outcome: JobOutcome) => admissions.set(item.id, { admitted: false, outcome });
-    const claims = await claimGroup(db, items, () => `${processOwner}#${(claimsMade += 1)}`, options.hashRecipient, (item, claim) => {
-      held.set(item.id, { rowId: claim.rowId, owner: claim.owner, item, prices: NO_PRICES });
-      leases.hold(claim.rowId, claim.owner, Date.now() + item.leaseMs);
-    });
+    const claims = await claimGroup(
+      db,
+      items,
+      () => `${processOwner}#${(claimsMade += 1)}`,
+      options.hashRecipient,
+      (item, claim) => {
+        held.set(item.id, { rowId: claim.rowId, owner: claim.owner, item, prices: NO_PRICES });
+        leases.hold(claim.rowId, claim.owner, Date.now() + item.leaseMs);
+      },
+    );
     const claimed: ReceivedJob[] = [];
     await Promise.all(
       items.map(async (item) => {
@@ -126,7 +142,11 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function fence(connection: Connection, requests: readonly ChargeRequest[]): Promise<FenceResult> {
     const result: FenceResult = { refusals: new Map(), lost: [], started: [] };
     const claimed = requests.map((request) => ({ request, claim: held.get(request.item.id)! }));
-    const locked = await lockClaims(connection, claimed.map(({ claim }) => claim.rowId), claimed.map(({ claim }) => claim.owner));
+    const locked = await lockClaims(
+      connection,
+      claimed.map(({ claim }) => claim.rowId),
+      claimed.map(({ claim }) => claim.owner),
+    );
     const charging = claimed.filter(({ request, claim }) => {
       const lock = locked.get(claim.rowId);
       if (lock?.owner !== claim.owner) {
@@ -135,12 +155,18 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
         return false;
       }
       if (!lock.leaseLive) {
-        result.refusals.set(request.item.id, retry("this worker's claim ran out before the send could start (a pause or a starved CPU?): not sent"));
+        result.refusals.set(
+          request.item.id,
+          retry("this worker's claim ran out before the send could start (a pause or a starved CPU?): not sent"),
+        );
         return false;
       }
       return true;
     });
-    await refund(connection, charging.filter(({ request }) => request.replacing).map(({ claim }) => locked.get(claim.rowId)!));
+    await refund(
+      connection,
+      charging.filter(({ request }) => request.replacing).map(({ claim }) => locked.get(claim.rowId)!),
+    );
     const started: { rowId: number; channel: ChargeRequest["channel"]; amount: string }[] = [];
     const short: number[] = [];
     for (const [tenantId, tenantCharges] of byTenantInLockOrder(charging, ({ request }) => request.item.job.tenantId)) {
@@ -152,7 +178,11 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
           started.push({ rowId: claim.rowId, channel: request.channel, amount: price });
         } else {
           short.push(claim.rowId);
-          result.refusals.set(request.item.id, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `credits do not cover the ${request.channel} price of ${price}` });
+          result.refusals.set(request.item.id, {
+            kind: "skipped",
+            status: "SKIPPED_BALANCE",
+            reason: `credits do not cover the ${request.channel} price of ${price}`,
+          });
         }
       }
     }
@@ -167,7 +197,8 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function charge(requests: readonly ChargeRequest[]): Promise<ChargeResult> {
     const refusals = new Map<string, JobOutcome>();
     const mine = requests.filter((request) => held.has(request.item.id));
-    for (const request of requests) if (!held.has(request.item.id)) refusals.set(request.item.id, retry("the job is not claimed by this worker"));
+    for (const request of requests)
+      if (!held.has(request.item.id)) refusals.set(request.item.id, retry("the job is not claimed by this worker"));
     if (mine.length === 0) return { refusals };
     const fenced = await inTransaction(db, (connection) => fence(connection, mine));
     for (const id of fenced.lost) letGo(id);
@@ -203,9 +234,16 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
 
   async function recordClosed(closing: readonly Closing[]): Promise<void> {
     await inTransaction(db, async (connection) => {
-      const locked = await lockClaims(connection, closing.map(({ claim }) => claim.rowId), closing.map(({ claim }) => claim.owner));
+      const locked = await lockClaims(
+        connection,
+        closing.map(({ claim }) => claim.rowId),
+        closing.map(({ claim }) => claim.owner),
+      );
       const mine = closing.filter(({ claim }) => locked.get(claim.rowId)?.owner === claim.owner);
-      await refund(connection, mine.map(({ claim }) => locked.get(claim.rowId)!));
+      await refund(
+        connection,
+        mine.map(({ claim }) => locked.get(claim.rowId)!),
+      );
       await closeClaims(
         connection,
         mine.map(({ claim, transition }) => {
@@ -219,7 +257,8 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   async function recordOne({ transition, claim }: Closing): Promise<void> {
     if (transition.write === "unknown") {
       await inTransaction(db, async (connection) => {
-        if ((await lockClaims(connection, [claim.rowId], [claim.owner])).has(claim.rowId)) await markUnknown(connection, claim.rowId, transition.reason);
+        if ((await lockClaims(connection, [claim.rowId], [claim.owner])).has(claim.rowId))
+          await markUnknown(connection, claim.rowId, transition.reason);
       });
     } else if (transition.write === "release") {
       if (transition.refund) await refundOne(claim);
@@ -248,7 +287,9 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
     const closed = mine.filter((closing) => closing.transition.write === "close");
     await persist(sent, () => recordSent(sent));
     await persist(closed, () => recordClosed(closed));
-    for (const closing of mine.filter((candidate) => candidate.transition.write === "unknown" || candidate.transition.write === "release")) {
+    for (const closing of mine.filter(
+      (candidate) => candidate.transition.write === "unknown" || candidate.transition.write === "release",
+    )) {
       await persist([closing], () => recordOne(closing));
     }
 
@@ -258,7 +299,10 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
       // The claim could not be released either: come back only once it has expired, or the job
       // would find its own stale claim "busy".
       const leaseLeftSeconds = Math.max(0, Math.ceil(((leaseEndsAt ?? Date.now()) - Date.now()) / 1000)) + 1;
-      replaced.set(item.id, retry(`could not write the send log: ${errorMessage(error)}`, { ambiguous: uncertain, minDelaySeconds: leaseLeftSeconds }));
+      replaced.set(
+        item.id,
+        retry(`could not write the send log: ${errorMessage(error)}`, { ambiguous: uncertain, minDelaySeconds: leaseLeftSeconds }),
+      );
     }
     return replaced;
   }

@@ -121,7 +121,9 @@ export async function extendLeases(db: Db, rowIds: readonly number[], owners: re
 /** Claims every job seen for the first time; a job already on record keeps its row. */
 export async function insertClaims(db: Db, claims: readonly NewClaim[]): Promise<void> {
   if (claims.length === 0) return;
-  const placeholders = claims.map(() => "(?, ?, 'CLAIMED', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, DATE_ADD(NOW(3), INTERVAL ? MICROSECOND))").join(", ");
+  const placeholders = claims
+    .map(() => "(?, ?, 'CLAIMED', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, DATE_ADD(NOW(3), INTERVAL ? MICROSECOND))")
+    .join(", ");
   await db.query(
     `INSERT IGNORE INTO message_log
        (idempotency_key, tenant_id, status, mode, recipient, recipient_hash, event_type, target_name, reservation_id,
@@ -177,7 +179,11 @@ export interface LockedClaim {
 }
 
 /** Locks the rows of claims still held by the given owner tokens, in id order (one lock order for all). */
-export async function lockClaims(connection: Connection, rowIds: readonly number[], owners: readonly string[]): Promise<Map<number, LockedClaim>> {
+export async function lockClaims(
+  connection: Connection,
+  rowIds: readonly number[],
+  owners: readonly string[],
+): Promise<Map<number, LockedClaim>> {
   if (rowIds.length === 0) return new Map();
   const [rows] = await connection.query<RowDataPacket[]>(
     `SELECT id, lease_owner, tenant_id, amount_charged, lease_expires_at > NOW(3) AS lease_live FROM message_log
@@ -209,8 +215,14 @@ export async function markSendsStarted(
   window: Pick<SendWindow, "fenceLeaseMs" | "settleMs">,
 ): Promise<void> {
   if (sends.length === 0) return;
-  const channel = caseById("channel", sends.map((send) => [send.rowId, send.channel]));
-  const amount = caseById("amount_charged", sends.map((send) => [send.rowId, send.amount]));
+  const channel = caseById(
+    "channel",
+    sends.map((send) => [send.rowId, send.channel]),
+  );
+  const amount = caseById(
+    "amount_charged",
+    sends.map((send) => [send.rowId, send.amount]),
+  );
   await connection.query(
     `UPDATE message_log
         SET ${channel.sql}, ${amount.sql}, send_started_at = NOW(3), failure_reason = NULL,
@@ -224,7 +236,9 @@ export async function markSendsStarted(
 /** After refunds: no charge and no send under way, the claims still held. */
 export async function clearCharges(connection: Connection, rowIds: readonly number[]): Promise<void> {
   if (rowIds.length === 0) return;
-  await connection.query("UPDATE message_log SET amount_charged = 0, send_started_at = NULL, send_settles_at = NULL WHERE id IN (?)", [rowIds]);
+  await connection.query("UPDATE message_log SET amount_charged = 0, send_started_at = NULL, send_settles_at = NULL WHERE id IN (?)", [
+    rowIds,
+  ]);
 }
 
 export interface SentRecord {
@@ -240,15 +254,34 @@ export interface SentRecord {
 /** Records a group's sends; returns how many rows were still claimed by their owners. */
 export async function recordSents(db: Db, sents: readonly SentRecord[]): Promise<number> {
   if (sents.length === 0) return 0;
-  const channel = caseById("channel", sents.map((sent) => [sent.rowId, sent.channel]));
-  const group = caseById("group_id", sents.map((sent) => [sent.rowId, sent.groupId]));
-  const message = caseById("message_id", sents.map((sent) => [sent.rowId, sent.messageId]));
-  const fallback = caseById("fallback_reason", sents.map((sent) => [sent.rowId, sent.fallbackReason === undefined ? null : reason(sent.fallbackReason)]));
+  const channel = caseById(
+    "channel",
+    sents.map((sent) => [sent.rowId, sent.channel]),
+  );
+  const group = caseById(
+    "group_id",
+    sents.map((sent) => [sent.rowId, sent.groupId]),
+  );
+  const message = caseById(
+    "message_id",
+    sents.map((sent) => [sent.rowId, sent.messageId]),
+  );
+  const fallback = caseById(
+    "fallback_reason",
+    sents.map((sent) => [sent.rowId, sent.fallbackReason === undefined ? null : reason(sent.fallbackReason)]),
+  );
   const [result] = await db.query<ResultSetHeader>(
     `UPDATE message_log SET status = 'SENT', ${channel.sql}, ${group.sql}, ${message.sql}, ${fallback.sql}, failure_reason = NULL,
             lease_owner = NULL, lease_expires_at = NULL, sent_at = NOW(3)
       WHERE id IN (?) AND lease_owner IN (?) AND status = 'CLAIMED'`,
-    [...channel.params, ...group.params, ...message.params, ...fallback.params, sents.map((sent) => sent.rowId), sents.map((sent) => sent.owner)],
+    [
+      ...channel.params,
+      ...group.params,
+      ...message.params,
+      ...fallback.params,
+      sents.map((sent) => sent.rowId),
+      sents.map((sent) => sent.owner),
+    ],
   );
   return result.affectedRows;
 }
@@ -256,7 +289,9 @@ export async function recordSents(db: Db, sents: readonly SentRecord[]): Promise
 /** Of these rows, the ones that do not hold the given message ids: sends whose write-back was lost. */
 export async function rowsMissingSends(db: Db, sents: readonly Pick<SentRecord, "rowId" | "messageId">[]): Promise<number[]> {
   if (sents.length === 0) return [];
-  const [rows] = await db.query<RowDataPacket[]>("SELECT id, message_id FROM message_log WHERE id IN (?)", [sents.map((sent) => sent.rowId)]);
+  const [rows] = await db.query<RowDataPacket[]>("SELECT id, message_id FROM message_log WHERE id IN (?)", [
+    sents.map((sent) => sent.rowId),
+  ]);
   const recorded = new Map(rows.map((row) => [Number(row.id), (row.message_id as string | null) ?? null]));
   return sents.filter((sent) => recorded.get(sent.rowId) !== sent.messageId).map((sent) => sent.rowId);
 }
@@ -267,8 +302,14 @@ export async function closeClaims(
   closes: readonly { rowId: number; status: "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE"; reason: string }[],
 ): Promise<void> {
   if (closes.length === 0) return;
-  const status = caseById("status", closes.map((close) => [close.rowId, close.status]));
-  const why = caseById("failure_reason", closes.map((close) => [close.rowId, reason(close.reason)]));
+  const status = caseById(
+    "status",
+    closes.map((close) => [close.rowId, close.status]),
+  );
+  const why = caseById(
+    "failure_reason",
+    closes.map((close) => [close.rowId, reason(close.reason)]),
+  );
   await connection.query(
     `UPDATE message_log SET ${status.sql}, ${why.sql}, amount_charged = 0, lease_owner = NULL, lease_expires_at = NULL
       WHERE id IN (?)`,

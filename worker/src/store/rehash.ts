@@ -32,7 +32,10 @@ export async function countRowsFrom(db: Db, fromId: number): Promise<number> {
 }
 
 export async function recipientsFrom(db: Db, fromId: number, limit: number): Promise<LogRecipient[]> {
-  const [rows] = await db.query<RowDataPacket[]>("SELECT id, recipient, recipient_hash FROM message_log WHERE id >= ? ORDER BY id LIMIT ?", [fromId, limit]);
+  const [rows] = await db.query<RowDataPacket[]>(
+    "SELECT id, recipient, recipient_hash FROM message_log WHERE id >= ? ORDER BY id LIMIT ?",
+    [fromId, limit],
+  );
   return rows.map((row) => ({ id: Number(row.id), recipient: String(row.recipient), recipientHash: String(row.recipient_hash) }));
 }
 
@@ -46,7 +49,10 @@ async function rewriteRecipientHashes(connection: Connection, rewrites: readonly
 }
 
 async function saveRehashProgress(connection: Connection, nextId: number, rehashed: number): Promise<void> {
-  await connection.query("UPDATE recipient_hash_rehash SET next_id = ?, rows_rehashed = rows_rehashed + ? WHERE id = 1", [nextId, rehashed]);
+  await connection.query("UPDATE recipient_hash_rehash SET next_id = ?, rows_rehashed = rows_rehashed + ? WHERE id = 1", [
+    nextId,
+    rehashed,
+  ]);
 }
 
 /**

@@ -11,7 +11,11 @@ export async function findReservations(db: Db, ids: readonly number[]): Promise<
 }
 
 /** Whether the tenant's reservation is cancelled: another tenant's reservation of that id does not count. */
-export function isCancelled(reservations: Map<number, { tenantId: number; status: string }>, tenantId: number, reservationId: number): boolean {
+export function isCancelled(
+  reservations: Map<number, { tenantId: number; status: string }>,
+  tenantId: number,
+  reservationId: number,
+): boolean {
   const reservation = reservations.get(reservationId);
   return reservation?.tenantId === tenantId && reservation.status === CANCELLED;
 }

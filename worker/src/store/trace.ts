@@ -56,7 +56,14 @@ export async function traceRecipient(db: Db, hashRecipient: RecipientHasher, que
       WHERE recipient_hash IN (?, ?) AND created_at >= ? AND (? IS NULL OR tenant_id = ?)
       ORDER BY created_at DESC, id DESC
       LIMIT ?`,
-    [hashRecipient(query.phone), legacyRecipientHash(query.phone), query.since, query.tenantId ?? null, query.tenantId ?? null, query.limit],
+    [
+      hashRecipient(query.phone),
+      legacyRecipientHash(query.phone),
+      query.since,
+      query.tenantId ?? null,
+      query.tenantId ?? null,
+      query.limit,
+    ],
   );
   return rows.map((row) => ({
     createdAt: row.created_at,
