@@ -5,7 +5,6 @@ import {
   ackActionFor,
   decideClaim,
   foreignRoute,
-  type JobOutcome,
   outcomeForCopy,
   outcomeOfDelivery,
   planDelivery,
@@ -15,6 +14,7 @@ import {
   settleLostAnswer,
   transitionFor,
 } from "../../worker/src/pipeline/decide";
+import type { JobOutcome } from "../../worker/src/pipeline/outcome";
 import { requestsFor } from "../../worker/src/pipeline/process";
 import { sendWindow } from "../../worker/src/pipeline/send-window";
 import { SolapiRequestError } from "../../worker/src/solapi/errors";

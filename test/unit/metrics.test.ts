@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { ConfigError, loadConfig } from "../../worker/src/config";
 import type { JobReport } from "../../worker/src/consumer/consumer";
 import { countJob, emfLine, type MinuteFigures, MinuteMetrics, percentile } from "../../worker/src/metrics";
-import type { AckAction, JobOutcome } from "../../worker/src/pipeline/decide";
+import type { AckAction } from "../../worker/src/pipeline/decide";
+import type { JobOutcome } from "../../worker/src/pipeline/outcome";
 import type { SolapiGateway } from "../../worker/src/solapi/client";
 
 const DELETE: AckAction = { action: "delete" };

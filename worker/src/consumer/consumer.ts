@@ -2,8 +2,9 @@ import { EventEmitter } from "node:events";
 import { errorMessage } from "../error-message";
 import type { Job } from "../job";
 import { type Logger, maskRecipient } from "../log";
-import { type AckAction, ackActionFor, type JobOutcome, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
+import { type AckAction, ackActionFor, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
 import type { Ledger, ReceivedJob } from "../pipeline/ledger";
+import { type JobOutcome, retry } from "../pipeline/outcome";
 import { deliverGroup, type Finished } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
@@ -202,7 +203,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
       // A defect, not a Solapi answer: nothing is known about the send, so treat it as uncertain.
       const reason = `internal error: ${errorMessage(error)}`;
       for (const entry of owners.values()) {
-        const outcome: JobOutcome = { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: true };
+        const outcome = retry(reason, { ambiguous: true, alert: true });
         results.set(entry, { outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });
       }
     }

@@ -5,6 +5,7 @@
 import type { Job } from "../job";
 import type { DeliveryResult } from "../solapi/client";
 import type { Channel } from "../solapi/messages";
+import { type JobOutcome, retry } from "./outcome";
 
 export interface SendDefaults {
   sender?: string;
@@ -52,32 +53,6 @@ export function planDelivery(job: Job, defaults: SendDefaults): Plan {
 export type LogStatus = "CLAIMED" | "SENT" | "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE" | "UNKNOWN";
 export type SkippedStatus = "SKIPPED_CANCELLED" | "SKIPPED_BALANCE";
 
-/** What became of a job; every job ends in exactly one of these. */
-export type JobOutcome =
-  /** `fellBackFrom`/`fallbackReason`: a `both` job whose AlimTalk was refused, sent as SMS/LMS instead. */
-  | {
-      kind: "sent";
-      channel: Channel;
-      groupId: string;
-      messageId: string;
-      fellBackFrom?: string;
-      fallbackReason?: string;
-      recovered?: boolean;
-    }
-  /** Permanent: recorded, refunded and deleted; nothing was sent. */
-  | { kind: "failed"; reason: string }
-  /** Cancelled reservation, credits short or messaging disabled: recorded and deleted, nothing sent. */
-  | { kind: "skipped"; status: SkippedStatus; reason: string }
-  /** Already finished by an earlier delivery of the same job: deleted, the record left as it is. */
-  | { kind: "duplicate"; status: LogStatus; reason: string }
-  /**
-   * Try again later. `ambiguous`: Solapi may have taken it. `answered`: Solapi answered the request
-   * (it did not time out), so a look-up that finds nothing settles that it was not taken.
-   */
-  | { kind: "retry"; reason: string; ambiguous: boolean; minDelaySeconds: number; alert: boolean; answered?: boolean }
-  | { kind: "poison"; reason: string }
-  | { kind: "released"; reason: string };
-
 /**
  * A second message carrying the same job key, received while the first was in flight in this
  * process, waits for the first and mirrors it: a finished job's copy is deleted, anything else is
@@ -93,13 +68,7 @@ export function outcomeForCopy(original: JobOutcome): JobOutcome {
     case "duplicate":
       return { kind: "duplicate", status: original.status, reason: `a copy of a job already ${original.status}` };
     default:
-      return {
-        kind: "retry",
-        reason: "a copy of a job still unresolved in this worker",
-        ambiguous: true,
-        minDelaySeconds: 0,
-        alert: false,
-      };
+      return retry("a copy of a job still unresolved in this worker", { ambiguous: true });
   }
 }
 
@@ -206,20 +175,14 @@ export function outcomeOfDelivery(result: DeliveryResult, canFallBack: boolean):
     case "refused":
       if (canFallBack && !result.insufficientBalance) return { fallBack: true, reason: result.reason };
       if (result.kind === "permanent") return { kind: "failed", reason: result.reason };
-      return { kind: "retry", reason: result.reason, ambiguous: false, minDelaySeconds: result.minRetrySeconds, alert: result.alert };
+      return retry(result.reason, { minDelaySeconds: result.minRetrySeconds, alert: result.alert });
     case "failed": {
       const { error } = result;
       if (error.kind === "permanent") {
         return canFallBack && !error.ambiguous ? { fallBack: true, reason: error.message } : { kind: "failed", reason: error.message };
       }
-      return {
-        kind: "retry",
-        reason: error.message,
-        ambiguous: error.ambiguous,
-        minDelaySeconds: error.minRetrySeconds,
-        alert: error.alert,
-        answered: error.answered,
-      };
+      const { ambiguous, minRetrySeconds: minDelaySeconds, alert, answered } = error;
+      return retry(error.message, { ambiguous, minDelaySeconds, alert, answered });
     }
   }
 }

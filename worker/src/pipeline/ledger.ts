@@ -8,7 +8,8 @@ import { errorMessage } from "../error-message";
 import type { Job } from "../job";
 import type { SolapiGateway } from "../solapi/client";
 import type { Channel } from "../solapi/messages";
-import type { AckAction, JobOutcome, SendDefaults } from "./decide";
+import type { AckAction, SendDefaults } from "./decide";
+import { type JobOutcome, retry } from "./outcome";
 
 /** A valid job as received: its key is the business idempotency key, else the SQS MessageId. */
 export interface ReceivedJob {
@@ -97,7 +98,7 @@ export function statelessLedger(solapi: SolapiGateway, defaults: SendDefaults): 
       return earlier ? { admitted: false, outcome: earlier } : { admitted: true, defaults };
     } catch (error) {
       const reason = `could not check whether an earlier attempt was sent: ${errorMessage(error)}`;
-      return { admitted: false, outcome: { kind: "retry", reason, ambiguous: true, minDelaySeconds: 0, alert: false } };
+      return { admitted: false, outcome: retry(reason, { ambiguous: true }) };
     }
   }
   return {

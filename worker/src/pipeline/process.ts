@@ -6,7 +6,6 @@ import {
   type AckAction,
   type Attempt,
   ackActionFor,
-  type JobOutcome,
   outcomeOfDelivery,
   planDelivery,
   type RetryPolicy,
@@ -14,6 +13,7 @@ import {
   settleLostAnswer,
 } from "./decide";
 import { type Admission, type ChargeResult, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
+import { type JobOutcome, retry } from "./outcome";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
@@ -74,7 +74,7 @@ export function requestsFor<T extends { item: Pick<ReceivedJob, "receiveCount"> 
 
 /** A step that could not reach the database or Solapi: nothing was sent, so try again later. */
 function cannotProceed(step: string, error: unknown): JobOutcome {
-  return { kind: "retry", reason: `${step} failed: ${errorMessage(error)}`, ambiguous: false, minDelaySeconds: 0, alert: false };
+  return retry(`${step} failed: ${errorMessage(error)}`);
 }
 
 /** Admits every job; those turned away (or failing to be asked) get their outcome at once. */

@@ -4,8 +4,9 @@
  * Reads a group's tenants, allow-lists and reservations in a few statements; the decisions are pure.
  */
 import { normalizePhone } from "../job";
-import { foreignRoute, type JobOutcome, type OwnRoutes, type SendDefaults } from "../pipeline/decide";
+import { foreignRoute, type OwnRoutes, type SendDefaults } from "../pipeline/decide";
 import type { Admission, ReceivedJob } from "../pipeline/ledger";
+import type { JobOutcome } from "../pipeline/outcome";
 import type { Db } from "./pool";
 import { findReservations, isCancelled } from "./reservations";
 import { findTenantKakaoChannels, findTenantSenders } from "./tenant-routes";

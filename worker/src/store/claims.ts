@@ -7,8 +7,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../error-message";
 import { maskRecipient } from "../log";
-import { decideClaim, type JobOutcome } from "../pipeline/decide";
+import { decideClaim } from "../pipeline/decide";
 import { findEarlierSend, jobIdentity, type ReceivedJob } from "../pipeline/ledger";
+import { type JobOutcome, retry } from "../pipeline/outcome";
 import type { SolapiGateway } from "../solapi/client";
 import { claimHolders, findLogEntry, insertClaims, type LogEntry, type NewClaim, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
@@ -18,10 +19,6 @@ const BUSY_WAIT_MS = 3_000;
 const BUSY_POLL_MS = 100;
 /** A send left by another worker settles within its window (pipeline/send-window.ts): wait it out, within reason. */
 const MAX_SETTLE_WAIT_MS = 60_000;
-
-export function retry(reason: string, options: { ambiguous?: boolean; minDelaySeconds?: number } = {}): JobOutcome {
-  return { kind: "retry", reason, ambiguous: options.ambiguous ?? false, minDelaySeconds: options.minDelaySeconds ?? 0, alert: false };
-}
 
 export function newClaim(item: ReceivedJob, owner: string, hashRecipient: RecipientHasher): NewClaim {
   return {

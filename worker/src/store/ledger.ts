@@ -10,12 +10,13 @@ import { backOff } from "exponential-backoff";
 import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import { fromCents, toCents } from "../money";
-import { type JobOutcome, type Prices, priceFor, type SendDefaults, type Transition, transitionFor } from "../pipeline/decide";
+import { type Prices, priceFor, type SendDefaults, type Transition, transitionFor } from "../pipeline/decide";
 import type { Admission, ChargeRequest, ChargeResult, Ending, Ledger, ReceivedJob } from "../pipeline/ledger";
+import { type JobOutcome, retry } from "../pipeline/outcome";
 import type { SendWindow } from "../pipeline/send-window";
 import type { SolapiGateway } from "../solapi/client";
 import { admitToTenants } from "./admission";
-import { askSolapi, claimGroup, retry } from "./claims";
+import { askSolapi, claimGroup } from "./claims";
 import { DatabaseHealth } from "./health";
 import { LeaseKeeper } from "./leases";
 import {
