@@ -5,7 +5,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
 import { Consumer, type JobReport } from "../../worker/src/consumer/consumer";
-import { statelessLedger } from "../../worker/src/pipeline/ledger";
+import { statelessLedger } from "../../worker/src/pipeline/stateless-ledger";
 import { createSolapiGateway } from "../../worker/src/solapi/client";
 import { resolveQueues } from "../../worker/src/sqs/client";
 import { JobQueue, type ReceivedMessage } from "../../worker/src/sqs/queue";

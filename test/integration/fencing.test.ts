@@ -9,7 +9,7 @@ import { expect } from "chai";
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { parseJob } from "../../worker/src/job";
 import type { RetryPolicy } from "../../worker/src/pipeline/decide";
-import { jobIdentity, type Ledger, type ReceivedJob } from "../../worker/src/pipeline/ledger";
+import { jobIdentity, type Ledger, type ReceivedJob } from "../../worker/src/pipeline/ledger-port";
 import { deliverGroup } from "../../worker/src/pipeline/process";
 import { sendWindow } from "../../worker/src/pipeline/send-window";
 import { createSolapiGateway, type SolapiGateway } from "../../worker/src/solapi/client";
@@ -116,7 +116,7 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     // The job's other copy reaches W2, which takes the claim over and sends it.
     const copy = received(tenant, "stalled");
     expect((await deliver(w2, copy)).outcome).to.deep.include({ kind: "sent" });
-    await w1.finish([{ item: first, outcome: late.refusals.get(first.id)!, action: { action: "retry-later", delaySeconds: 1 } }]);
+    await w1.record([{ item: first, outcome: late.refusals.get(first.id)!, action: { action: "retry-later", delaySeconds: 1 } }]);
 
     expect(fake.acceptedFor("stalled")).to.have.length(1);
     expect(await balanceOf(database.db, tenant)).to.equal("90.00");
@@ -182,7 +182,7 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
       window,
       hashRecipient,
     });
-    const dead: Ledger = { ...w1, finish: () => new Promise(() => undefined) };
+    const dead: Ledger = { ...w1, record: () => new Promise(() => undefined) };
     const first = received(tenant, "left-then-froze");
     void deliver(dead, first).catch(() => undefined);
     const started = Date.now();
@@ -215,7 +215,7 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
       window,
       hashRecipient,
     });
-    void deliver({ ...w1, finish: () => new Promise(() => undefined) }, received(tenant, "settling")).catch(() => undefined);
+    void deliver({ ...w1, record: () => new Promise(() => undefined) }, received(tenant, "settling")).catch(() => undefined);
     while (fake.acceptedFor("settling").length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await w1.close();
     await new Promise((resolve) => setTimeout(resolve, window.fenceLeaseMs));
@@ -370,7 +370,7 @@ describe("fencing: never twice under pauses, stale reads and failed renewals (My
     await w1.admit([a]);
     await w1.charge([{ item: a, channel: "sms" }]);
     expect(await balanceOf(database.db, academyA)).to.equal("90.00");
-    await w1.finish([
+    await w1.record([
       {
         item: a,
         outcome: { kind: "retry", reason: "Solapi 503", ambiguous: false, minDelaySeconds: 0, alert: false },

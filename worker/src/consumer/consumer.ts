@@ -3,9 +3,9 @@ import { errorMessage } from "../error-message";
 import type { Job } from "../job";
 import { type Logger, maskRecipient } from "../log";
 import { type AckAction, ackActionFor, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
-import type { Ledger, ReceivedJob } from "../pipeline/ledger";
+import type { Conclusion, Ledger, ReceivedJob } from "../pipeline/ledger-port";
 import { type JobOutcome, retry } from "../pipeline/outcome";
-import { deliverGroup, type Finished } from "../pipeline/process";
+import { deliverGroup } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Acknowledger } from "./acks";
@@ -136,14 +136,14 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     const entries = messages.map(readEntry);
     for (const entry of entries) this.visibility.hold(entry.message);
     const policy = this.retryPolicy();
-    const decided = (entry: Entry, outcome: JobOutcome): Finished => ({
+    const decided = (entry: Entry, outcome: JobOutcome): Conclusion => ({
       outcome,
       action: ackActionFor(outcome, entry.message.receiveCount, policy),
     });
     const group: ReceivedJob[] = [];
     const owners = new Map<string, Entry>();
     const copies: { entry: Entry; original: Promise<JobOutcome> }[] = [];
-    const finished = new Map<Entry, Finished>();
+    const finished = new Map<Entry, Conclusion>();
     let settleOwned!: (outcomes: Map<string, JobOutcome>) => void;
     const owned = new Promise<Map<string, JobOutcome>>((resolve) => (settleOwned = resolve));
     const visibilityMs = this.options.visibilityTimeoutSeconds * 1000;
@@ -178,8 +178,8 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     for (const [entry, result] of delivered) finished.set(entry, result);
     settleOwned(new Map([...delivered].map(([entry, result]) => [entry.id, result.outcome])));
     await Promise.all([
-      ...[...finished].map(([entry, result]) => this.finish(entry, result)),
-      ...copies.map(async ({ entry, original }) => this.finish(entry, decided(entry, outcomeForCopy(await original)))),
+      ...[...finished].map(([entry, result]) => this.acknowledge(entry, result)),
+      ...copies.map(async ({ entry, original }) => this.acknowledge(entry, decided(entry, outcomeForCopy(await original)))),
     ]);
   }
 
@@ -190,8 +190,8 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.slots.give(1);
   }
 
-  private async deliver(group: ReceivedJob[], owners: Map<string, Entry>, policy: RetryPolicy): Promise<Map<Entry, Finished>> {
-    const results = new Map<Entry, Finished>();
+  private async deliver(group: ReceivedJob[], owners: Map<string, Entry>, policy: RetryPolicy): Promise<Map<Entry, Conclusion>> {
+    const results = new Map<Entry, Conclusion>();
     try {
       const delivered = await deliverGroup(
         group,
@@ -214,7 +214,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     return { ...this.options.retry, maxReceives: this.options.queue.addresses.maxReceiveCount };
   }
 
-  private async finish(entry: Entry, { outcome, action }: Finished): Promise<void> {
+  private async acknowledge(entry: Entry, { outcome, action }: Conclusion): Promise<void> {
     const { message } = entry;
     this.logOutcome(entry, outcome, action);
     const result = await this.acks.apply(message, action, { key: entry.key, tenantId: entry.tenantId });

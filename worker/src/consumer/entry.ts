@@ -3,7 +3,7 @@
  * tenant — or, for a body that is not a job, the reason it is poison.
  */
 import { type Job, JobValidationError, parseJobBody } from "../job";
-import { jobIdentity } from "../pipeline/ledger";
+import { jobIdentity } from "../pipeline/ledger-port";
 import type { ReceivedMessage } from "../sqs/queue";
 import { JOB_KEY_ATTRIBUTE } from "./acks";
 

@@ -12,19 +12,15 @@ import {
   type Route,
   settleLostAnswer,
 } from "./decide";
-import { type Admission, type ChargeResult, findEarlierSend, type Ledger, type ReceivedJob } from "./ledger";
+import type { Admission, ChargeResult, ConcludedJob, Conclusion, Ledger, ReceivedJob } from "./ledger-port";
 import { type JobOutcome, retry } from "./outcome";
+import { findEarlierSend } from "./stateless-ledger";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
   ledger: Ledger;
   retry: RetryPolicy;
   log: Logger;
-}
-
-export interface Finished {
-  outcome: JobOutcome;
-  action: AckAction;
 }
 
 interface Pending {
@@ -181,29 +177,33 @@ async function resolveLostAnswers(attempted: readonly ReceivedJob[], deps: Pipel
   );
 }
 
-/** Writes each job's end down and decides what SQS is told. */
-async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Map<string, Finished>> {
-  const endings = jobs.map((item) => {
+/** Decides what SQS is told of each job, and records each job's conclusion. */
+async function conclude(
+  jobs: readonly ReceivedJob[],
+  deps: PipelineDeps,
+  outcomes: Map<string, JobOutcome>,
+): Promise<Map<string, Conclusion>> {
+  const concluded: ConcludedJob[] = jobs.map((item) => {
     const outcome = outcomes.get(item.id)!;
     return { item, outcome, action: ackActionFor(outcome, item.receiveCount, deps.retry) };
   });
   let replaced: Map<string, JobOutcome>;
   try {
-    replaced = await deps.ledger.finish(endings);
+    replaced = await deps.ledger.record(concluded);
   } catch (error) {
     // Nothing known was written: a job that went out must be looked up again, not sent blindly.
     replaced = new Map(
-      endings.map(({ item, outcome }) => {
+      concluded.map(({ item, outcome }) => {
         const uncertain = outcome.kind === "sent" || (outcome.kind === "retry" && outcome.ambiguous);
         return [item.id, { ...(cannotProceed("recording", error) as Extract<JobOutcome, { kind: "retry" }>), ambiguous: uncertain }];
       }),
     );
   }
-  const finished = new Map<string, Finished>();
-  for (const { item, outcome, action } of endings) {
+  const conclusions = new Map<string, Conclusion>();
+  for (const { item, outcome, action } of concluded) {
     const replacement = replaced.get(item.id);
     if (!replacement) {
-      finished.set(item.id, { outcome, action });
+      conclusions.set(item.id, { outcome, action });
       continue;
     }
     deps.log.error("could not write the job's outcome; it will be retried", {
@@ -211,9 +211,9 @@ async function finish(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes
       tenant_id: item.job.tenantId,
       outcome: outcome.kind,
     });
-    finished.set(item.id, { outcome: replacement, action: ackActionFor(replacement, item.receiveCount, deps.retry) });
+    conclusions.set(item.id, { outcome: replacement, action: ackActionFor(replacement, item.receiveCount, deps.retry) });
   }
-  return finished;
+  return conclusions;
 }
 
 /**
@@ -226,12 +226,12 @@ export async function deliverGroup(
   jobs: readonly ReceivedJob[],
   deps: PipelineDeps,
   shutdown: AbortSignal,
-): Promise<Map<string, Finished>> {
+): Promise<Map<string, Conclusion>> {
   const outcomes = new Map<string, JobOutcome>();
   const released: JobOutcome = { kind: "released", reason: "worker is shutting down" };
   if (shutdown.aborted) {
     for (const item of jobs) outcomes.set(item.id, released);
-    return finish(jobs, deps, outcomes);
+    return conclude(jobs, deps, outcomes);
   }
 
   let pending = await admit(jobs, deps, outcomes);
@@ -247,5 +247,5 @@ export async function deliverGroup(
     pending = cleared.length > 0 ? await sendRound(cleared, startBy, deps, outcomes, refused) : [];
   }
   await resolveLostAnswers([...attempted], deps, outcomes);
-  return finish(jobs, deps, outcomes);
+  return conclude(jobs, deps, outcomes);
 }

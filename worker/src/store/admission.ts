@@ -5,7 +5,7 @@
  */
 import { normalizePhone } from "../job";
 import { foreignRoute, type OwnRoutes, type SendDefaults } from "../pipeline/decide";
-import type { Admission, ReceivedJob } from "../pipeline/ledger";
+import type { Admission, ReceivedJob } from "../pipeline/ledger-port";
 import type { JobOutcome } from "../pipeline/outcome";
 import type { Db } from "./pool";
 import { findReservations, isCancelled } from "./reservations";

@@ -11,7 +11,7 @@ import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import { fromCents, toCents } from "../money";
 import { type Prices, priceFor, type SendDefaults, type Transition, transitionFor } from "../pipeline/decide";
-import type { Admission, ChargeRequest, ChargeResult, Ending, Ledger, ReceivedJob } from "../pipeline/ledger";
+import type { Admission, ChargeRequest, ChargeResult, ConcludedJob, Ledger, ReceivedJob } from "../pipeline/ledger-port";
 import { type JobOutcome, retry } from "../pipeline/outcome";
 import type { SendWindow } from "../pipeline/send-window";
 import type { SolapiGateway } from "../solapi/client";
@@ -209,7 +209,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   }
 
   /** `leaseEndsAt`: when the claim's lease was last known to end (this machine's clock). */
-  type Closing = Ending & { transition: Transition; claim: HeldClaim; leaseEndsAt?: number };
+  type Closing = ConcludedJob & { transition: Transition; claim: HeldClaim; leaseEndsAt?: number };
 
   async function recordSent(sent: readonly Closing[]): Promise<void> {
     const records = sent.map(({ outcome, claim }) => {
@@ -268,8 +268,8 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   }
 
   /** Writes a group's ends: sends in one statement, refused and skipped jobs in one transaction, the rest one by one. */
-  async function finish(endings: readonly Ending[]): Promise<Map<string, JobOutcome>> {
-    const mine: Closing[] = endings.flatMap((ending) => {
+  async function record(concluded: readonly ConcludedJob[]): Promise<Map<string, JobOutcome>> {
+    const mine: Closing[] = concluded.flatMap((ending) => {
       const leaseEndsAt = held.has(ending.item.id) ? leases.endsAt(held.get(ending.item.id)!.rowId) : undefined;
       const claim = letGo(ending.item.id);
       return claim ? [{ ...ending, claim, leaseEndsAt, transition: transitionFor(ending.outcome, ending.action) }] : [];
@@ -312,7 +312,7 @@ export function mysqlLedger(options: MysqlLedgerOptions): Ledger {
   return {
     admit: (items) => admit(items).catch((error: unknown) => health.observe(error)),
     charge: (requests) => charge(requests).catch((error: unknown) => health.observe(error)),
-    finish,
+    record,
     ready: (signal) => health.ready(signal),
     async close() {
       leases.stop();
