@@ -51,7 +51,7 @@ export class Acknowledger {
   private readonly deadLetters: Batcher<Omit<DeadLetterEntry, "id">>;
 
   constructor(
-    queue: JobQueue,
+    queue: Pick<JobQueue, "deleteBatch" | "changeVisibilityBatch" | "deadLetterBatch">,
     private readonly log: Logger,
   ) {
     this.deletes = new Batcher({
