@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { BACKOFF, backoffMs } from "./backoff";
 import type { Config } from "./config";
 import { Consumer } from "./consumer/consumer";
 import { checkLeaseMs, DeliveryChecker } from "./delivery/checker";
@@ -57,7 +58,7 @@ async function whenReachable<T>(what: string, attemptOnce: () => Promise<T>, log
       return await attemptOnce();
     } catch (error) {
       if (isStartupFatal(error) || signal?.aborted) throw error;
-      const delay = Math.min(30_000, 500 * 2 ** attempt);
+      const delay = backoffMs(attempt, BACKOFF.startup);
       log.warn(`cannot reach ${what} yet; retrying`, { attempt, retry_in_ms: delay, error: errorMessage(error) });
       await sleep(delay, undefined, { signal });
     }
@@ -67,14 +68,17 @@ async function whenReachable<T>(what: string, attemptOnce: () => Promise<T>, log
 /** The send log when DATABASE_URL is set; otherwise Solapi's own records are the only memory. */
 async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, signal?: AbortSignal): Promise<Ledger> {
   const defaults: SendDefaults = { sender: config.solapi.sender, pfId: config.solapi.kakaoPfId, templateId: config.solapi.kakaoTemplateId };
-  if (!config.databaseUrl) return statelessLedger(solapi, defaults);
-  const { host, tls } = parseDatabaseUrl(config.databaseUrl);
+  const { databaseUrl, recipientHashSecret } = config;
+  if (!databaseUrl) return statelessLedger(solapi, defaults);
+  // config.ts sets the recipient key whenever it sets DATABASE_URL.
+  if (recipientHashSecret === undefined) throw new Error("DATABASE_URL is set but the recipient hash key is not");
+  const { host, tls } = parseDatabaseUrl(databaseUrl);
   if (tls.mode === "disabled" && !isLocalHost(host)) {
     log.warn("the database connection is not encrypted: add ?ssl-mode=VERIFY_IDENTITY&ssl-ca=rds (or your CA's file) to DATABASE_URL", {
       database_host: host,
     });
   }
-  const db = createDatabase(config.databaseUrl, { connectionLimit: Math.min(64, config.consumer.concurrency + 4) });
+  const db = createDatabase(databaseUrl, { connectionLimit: Math.min(64, config.consumer.concurrency + 4) });
   try {
     await whenReachable("the database", () => assertSchemaCurrent(db), log, signal);
   } catch (error) {
@@ -88,7 +92,7 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
     log,
     leaseMs: config.sqs.visibilityTimeoutSeconds * 1000,
     window: sendWindow(config.solapi.timeoutMs),
-    hashRecipient: recipientHasher(config.recipientHashSecret!),
+    hashRecipient: recipientHasher(recipientHashSecret),
   });
 }
 

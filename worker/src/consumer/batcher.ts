@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { BACKOFF, type BackoffPolicy, backoffMs } from "../backoff";
 import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import type { BatchFailure, BatchOutcome } from "../sqs/queue";
@@ -18,11 +19,9 @@ export interface BatcherOptions<T> {
   name: string;
   call: (entries: readonly { id: string; item: T }[]) => Promise<BatchOutcome>;
   log: Logger;
-  /** Back-off between attempts after a failed call or a retryable entry failure. */
-  retryDelayMs?: (attempt: number) => number;
+  /** Back-off between attempts after a failed call or a retryable entry failure; `BACKOFF.sqsBatch` unless said. */
+  backoff?: BackoffPolicy;
 }
-
-const defaultDelay = (attempt: number) => Math.min(5_000, 100 * 2 ** attempt);
 
 /**
  * Collects entries submitted in the same tick into SQS batch calls of up to 10, and keeps
@@ -66,7 +65,7 @@ export class Batcher<T> {
   private async deliver(batch: Pending<T>[]): Promise<void> {
     let remaining = batch;
     for (let attempt = 0; remaining.length > 0; attempt += 1) {
-      if (attempt > 0) await sleep((this.options.retryDelayMs ?? defaultDelay)(attempt));
+      if (attempt > 0) await sleep(backoffMs(attempt, this.options.backoff ?? BACKOFF.sqsBatch));
       let outcome: BatchOutcome;
       try {
         outcome = await this.options.call(remaining.map(({ id, item }) => ({ id, item })));
@@ -79,16 +78,20 @@ export class Batcher<T> {
         continue;
       }
       const retry: Pending<T>[] = [];
+      const codes = new Set<string>();
       for (const pending of remaining) {
         const failure = outcome.get(pending.id);
         if (!failure) pending.resolve({ ok: true });
         else if (failure.senderFault) pending.resolve({ ok: false, failure });
-        else retry.push(pending);
+        else {
+          retry.push(pending);
+          codes.add(failure.code);
+        }
       }
       if (retry.length > 0) {
         this.options.log.warn(`SQS ${this.options.name}: ${retry.length} entries failed; retrying`, {
           attempt: attempt + 1,
-          codes: [...new Set(retry.map((pending) => outcome.get(pending.id)!.code))],
+          codes: [...codes],
         });
       }
       remaining = retry;

@@ -1,19 +1,22 @@
 import { EventEmitter } from "node:events";
-import { errorMessage } from "../error-message";
-import type { Job } from "../job";
-import { type Logger, maskRecipient } from "../log";
-import { type AckAction, ackActionFor, outcomeForCopy, type RetryPolicy } from "../pipeline/decide";
-import type { Conclusion, Ledger, ReceivedJob } from "../pipeline/ledger-port";
-import { type JobOutcome, retry } from "../pipeline/outcome";
+import type { Logger } from "../log";
+import { ackActionFor, type RetryPolicy } from "../pipeline/decide";
+import type { Conclusion, Ledger } from "../pipeline/ledger-port";
+import type { JobOutcome } from "../pipeline/outcome";
 import { deliverGroup } from "../pipeline/process";
 import type { SolapiGateway } from "../solapi/client";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
 import { Acknowledger } from "./acks";
-import { type Entry, readEntry } from "./entry";
+import { JobsInFlight } from "./copies";
+import { conclusionsOf, type Delivery } from "./defect";
+import { type Entry, type JobEntry, readEntry, receivedJob, sortEntries } from "./entry";
 import { partitionKeepAlives } from "./keep-alive";
 import { Poller } from "./poller";
+import { type ConsumerStats, emptyStats, type JobReport, jobReport, type LogLine, outcomeLine, statOf, unacknowledgedLine } from "./report";
 import { Slots } from "./slots";
 import { VisibilityKeeper } from "./visibility";
+
+export type { ConsumerStats, JobReport } from "./report";
 
 export interface ConsumerOptions {
   queue: JobQueue;
@@ -26,40 +29,6 @@ export interface ConsumerOptions {
   log: Logger;
 }
 
-/** One job's end, as reported to listeners (demo, stress, tests). */
-export interface JobReport {
-  key: string;
-  tenantId?: number;
-  job?: Job;
-  sqsMessageId: string;
-  receiveCount: number;
-  outcome: JobOutcome;
-  action: AckAction;
-  /** SQS confirmed the action. */
-  acknowledged: boolean;
-}
-
-export interface ConsumerStats {
-  received: number;
-  sent: number;
-  failed: number;
-  skipped: number;
-  duplicates: number;
-  retried: number;
-  deadLettered: number;
-  released: number;
-}
-
-const LOG_LEVEL: Record<JobOutcome["kind"], "info" | "warn" | "error"> = {
-  sent: "info",
-  failed: "warn",
-  skipped: "info",
-  duplicate: "info",
-  retry: "warn",
-  poison: "error",
-  released: "info",
-};
-
 /**
  * The consumer: receives jobs while slots are free, keeps them hidden while they are in flight,
  * delivers each receive as one group, and acknowledges every job by its own outcome.
@@ -69,15 +38,16 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
   private readonly poller: Poller;
   private readonly acks: Acknowledger;
   private readonly visibility: VisibilityKeeper;
+  private readonly jobsInFlight = new JobsInFlight();
+  private readonly policy: RetryPolicy;
   private readonly shutdown = new AbortController();
   private readonly handling = new Set<Promise<void>>();
-  /** The outcome, once known, of each job (tenant and key) in flight in this process. */
-  private readonly jobsInFlight = new Map<string, Promise<JobOutcome>>();
   private stopping?: Promise<void>;
-  readonly stats: ConsumerStats = { received: 0, sent: 0, failed: 0, skipped: 0, duplicates: 0, retried: 0, deadLettered: 0, released: 0 };
+  readonly stats: ConsumerStats = emptyStats();
 
   constructor(private readonly options: ConsumerOptions) {
     super();
+    this.policy = { ...options.retry, maxReceives: options.queue.addresses.maxReceiveCount };
     this.slots = new Slots(options.concurrency);
     this.acks = new Acknowledger(options.queue, options.log);
     this.visibility = new VisibilityKeeper({
@@ -128,6 +98,7 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.handling.add(tracked);
   }
 
+  /** One receive: poison is dead-lettered, copies mirror the job they copy, the rest are delivered as one group. */
   private async handle(received: ReceivedMessage[]): Promise<void> {
     const { keepAlives, jobs: messages } = partitionKeepAlives(received);
     for (const message of keepAlives) this.track(this.discardKeepAlive(message));
@@ -135,51 +106,14 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.stats.received += messages.length;
     const entries = messages.map(readEntry);
     for (const entry of entries) this.visibility.hold(entry.message);
-    const policy = this.retryPolicy();
-    const decided = (entry: Entry, outcome: JobOutcome): Conclusion => ({
-      outcome,
-      action: ackActionFor(outcome, entry.message.receiveCount, policy),
-    });
-    const group: ReceivedJob[] = [];
-    const owners = new Map<string, Entry>();
-    const copies: { entry: Entry; original: Promise<JobOutcome> }[] = [];
-    const finished = new Map<Entry, Conclusion>();
-    let settleOwned!: (outcomes: Map<string, JobOutcome>) => void;
-    const owned = new Promise<Map<string, JobOutcome>>((resolve) => (settleOwned = resolve));
-    const visibilityMs = this.options.visibilityTimeoutSeconds * 1000;
-
-    for (const entry of entries) {
-      const original = this.jobsInFlight.get(entry.id);
-      if (entry.poisonReason !== undefined) {
-        finished.set(entry, decided(entry, { kind: "poison", reason: entry.poisonReason }));
-      } else if (original) {
-        // The same job twice at once (a producer retry): the copy waits for the first and mirrors it.
-        copies.push({ entry, original });
-      } else {
-        entry.ownsKey = true;
-        owners.set(entry.id, entry);
-        this.jobsInFlight.set(
-          entry.id,
-          owned.then((outcomes) => outcomes.get(entry.id)!),
-        );
-        group.push({
-          id: entry.id,
-          key: entry.key,
-          job: entry.job!,
-          sqsMessageId: entry.message.messageId,
-          receiveCount: entry.message.receiveCount,
-          enqueuedAt: entry.message.sentAt,
-          leaseMs: Math.max(0, entry.message.receivedAt + visibilityMs - Date.now()),
-        });
-      }
-    }
-
-    const delivered = await this.deliver(group, owners, policy);
-    for (const [entry, result] of delivered) finished.set(entry, result);
-    settleOwned(new Map([...delivered].map(([entry, result]) => [entry.id, result.outcome])));
+    const { jobs, poison } = sortEntries(entries);
+    const { owned, copies } = this.jobsInFlight.admit(jobs);
+    const delivered = await this.deliver(owned);
+    for (const [entry, { outcome }] of delivered) this.jobsInFlight.settle(entry, outcome);
     await Promise.all([
-      ...[...finished].map(([entry, result]) => this.acknowledge(entry, result)),
-      ...copies.map(async ({ entry, original }) => this.acknowledge(entry, decided(entry, outcomeForCopy(await original)))),
+      ...poison.map((entry) => this.acknowledge(entry, this.conclusion(entry, { kind: "poison", reason: entry.poisonReason }))),
+      ...[...delivered].map(([entry, concluded]) => this.acknowledge(entry, concluded)),
+      ...copies.map(async ({ entry, outcome }) => this.acknowledge(entry, this.conclusion(entry, await outcome))),
     ]);
   }
 
@@ -190,92 +124,35 @@ export class Consumer extends EventEmitter<{ job: [JobReport] }> {
     this.slots.give(1);
   }
 
-  private async deliver(group: ReceivedJob[], owners: Map<string, Entry>, policy: RetryPolicy): Promise<Map<Entry, Conclusion>> {
-    const results = new Map<Entry, Conclusion>();
-    try {
-      const delivered = await deliverGroup(
-        group,
-        { solapi: this.options.solapi, ledger: this.options.ledger, retry: policy, log: this.options.log },
-        this.shutdown.signal,
-      );
-      for (const [id, result] of delivered) results.set(owners.get(id)!, result);
-    } catch (error) {
-      // A defect, not a Solapi answer: nothing is known about the send, so treat it as uncertain.
-      const reason = `internal error: ${errorMessage(error)}`;
-      for (const entry of owners.values()) {
-        const outcome = retry(reason, { ambiguous: true, alert: true });
-        results.set(entry, { outcome, action: ackActionFor(outcome, entry.message.receiveCount, policy) });
-      }
-    }
-    return results;
+  /** The group's conclusions: the pipeline's, or a defect's (defect.ts) where it threw or gave none. */
+  private async deliver(owned: readonly JobEntry[]): Promise<Map<JobEntry, Conclusion>> {
+    const now = Date.now();
+    const group = owned.map((entry) => receivedJob(entry, this.options.visibilityTimeoutSeconds, now));
+    const deps = { solapi: this.options.solapi, ledger: this.options.ledger, retry: this.policy, log: this.options.log };
+    const delivery: Delivery = await deliverGroup(group, deps, this.shutdown.signal).then(
+      (conclusions) => ({ ok: true, conclusions }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+    return conclusionsOf(owned, delivery, (entry, outcome) => this.conclusion(entry, outcome));
   }
 
-  private retryPolicy(): RetryPolicy {
-    return { ...this.options.retry, maxReceives: this.options.queue.addresses.maxReceiveCount };
+  private conclusion(entry: Entry, outcome: JobOutcome): Conclusion {
+    return { outcome, action: ackActionFor(outcome, entry.message.receiveCount, this.policy) };
   }
 
-  private async acknowledge(entry: Entry, { outcome, action }: Conclusion): Promise<void> {
-    const { message } = entry;
-    this.logOutcome(entry, outcome, action);
-    const result = await this.acks.apply(message, action, { key: entry.key, tenantId: entry.tenantId });
-    if (!result.ok) {
-      this.options.log.warn("SQS did not take the acknowledgement; the message may be received again", {
-        job: entry.key,
-        tenant_id: entry.tenantId,
-        sqs_message_id: message.messageId,
-        action: action.action,
-        error: result.failure.message,
-      });
-    }
-    this.visibility.release(message);
-    if (entry.ownsKey) this.jobsInFlight.delete(entry.id);
-    this.count(outcome, action);
+  private async acknowledge(entry: Entry, concluded: Conclusion): Promise<void> {
+    this.say(outcomeLine(entry, concluded));
+    const result = await this.acks.apply(entry.message, concluded.action, { key: entry.key, tenantId: entry.tenantId });
+    if (!result.ok) this.say(unacknowledgedLine(entry, concluded.action, result.failure));
+    this.visibility.release(entry.message);
+    this.jobsInFlight.release(entry);
+    const stat = statOf(concluded);
+    if (stat) this.stats[stat] += 1;
     this.slots.give(1);
-    this.emit("job", {
-      key: entry.key,
-      tenantId: entry.tenantId,
-      job: entry.job,
-      sqsMessageId: message.messageId,
-      receiveCount: message.receiveCount,
-      outcome,
-      action,
-      acknowledged: result.ok,
-    });
+    this.emit("job", jobReport(entry, concluded, result.ok));
   }
 
-  private count(outcome: JobOutcome, action: AckAction): void {
-    if (action.action === "dead-letter") this.stats.deadLettered += 1;
-    else if (outcome.kind === "sent") this.stats.sent += 1;
-    else if (outcome.kind === "failed") this.stats.failed += 1;
-    else if (outcome.kind === "skipped") this.stats.skipped += 1;
-    else if (outcome.kind === "duplicate") this.stats.duplicates += 1;
-    else if (outcome.kind === "retry") this.stats.retried += 1;
-    else if (outcome.kind === "released") this.stats.released += 1;
-  }
-
-  private logOutcome(entry: Entry, outcome: JobOutcome, action: AckAction): void {
-    const fields: Record<string, unknown> = {
-      job: entry.key,
-      tenant_id: entry.tenantId,
-      sqs_message_id: entry.message.messageId,
-      receive_count: entry.message.receiveCount,
-      mode: entry.job?.mode,
-      to: entry.job ? maskRecipient(entry.job.to) : undefined,
-      event_type: entry.job?.eventType,
-      action: action.action,
-    };
-    if (outcome.kind === "sent") {
-      Object.assign(fields, { channel: outcome.channel, group_id: outcome.groupId, message_id: outcome.messageId });
-      if (outcome.fellBackFrom) Object.assign(fields, { fell_back_from: outcome.fellBackFrom, fallback_reason: outcome.fallbackReason });
-      if (outcome.recovered) fields.recovered = true;
-    } else {
-      fields.reason = outcome.reason;
-      if (outcome.kind === "skipped" || outcome.kind === "duplicate") fields.status = outcome.status;
-    }
-    if (action.action === "retry-later") fields.retry_in_s = action.delaySeconds;
-    if (outcome.kind === "retry" && outcome.alert) fields.alert = true;
-    const level = action.action === "dead-letter" ? "error" : LOG_LEVEL[outcome.kind];
-    const message = action.action === "dead-letter" ? "job dead-lettered" : `job ${outcome.kind}`;
+  private say({ level, message, fields }: LogLine): void {
     this.options.log.log(level, message, fields);
   }
 }

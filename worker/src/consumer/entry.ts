@@ -3,22 +3,32 @@
  * tenant — or, for a body that is not a job, the reason it is poison.
  */
 import { type Job, JobValidationError, parseJobBody } from "../job";
-import { jobIdentity } from "../pipeline/ledger-port";
+import { jobIdentity, type ReceivedJob } from "../pipeline/ledger-port";
 import type { ReceivedMessage } from "../sqs/queue";
 import { JOB_KEY_ATTRIBUTE } from "./acks";
 
-/** A received message as the consumer handles it: its job, or why it is not one. */
-export interface Entry {
+interface ReadMessage {
   message: ReceivedMessage;
   key: string;
   /** The job's identity in this process: its key within its tenant. */
   id: string;
   tenantId?: number;
-  job?: Job;
-  poisonReason?: string;
-  /** This entry holds its job's place among the jobs in flight (it is not a concurrent copy). */
-  ownsKey?: boolean;
 }
+
+/** A received message that holds a job. */
+export interface JobEntry extends ReadMessage {
+  job: Job;
+  poisonReason?: undefined;
+}
+
+/** A received message that is not a job, and why. */
+export interface PoisonEntry extends ReadMessage {
+  job?: undefined;
+  poisonReason: string;
+}
+
+/** A received message as the consumer handles it: its job, or why it is not one. */
+export type Entry = JobEntry | PoisonEntry;
 
 /**
  * A job's key: the producer's business key; else the key a DLQ copy carries (a redriven job is the
@@ -39,6 +49,31 @@ export function readEntry(message: ReceivedMessage): Entry {
     const key = keyOf(message, undefined);
     return { message, key, id: jobIdentity(tenantId, key), tenantId, poisonReason: reason };
   }
+}
+
+/** A receive's entries sorted out: the jobs, and the messages that are not jobs (poison), each in order. */
+export function sortEntries(entries: readonly Entry[]): { jobs: JobEntry[]; poison: PoisonEntry[] } {
+  const jobs: JobEntry[] = [];
+  const poison: PoisonEntry[] = [];
+  for (const entry of entries) {
+    if (entry.job === undefined) poison.push(entry);
+    else jobs.push(entry);
+  }
+  return { jobs, poison };
+}
+
+/** The job as the pipeline takes it; its claim may last as long as the message stays hidden. */
+export function receivedJob(entry: JobEntry, visibilityTimeoutSeconds: number, now: number): ReceivedJob {
+  const { message } = entry;
+  return {
+    id: entry.id,
+    key: entry.key,
+    job: entry.job,
+    sqsMessageId: message.messageId,
+    receiveCount: message.receiveCount,
+    enqueuedAt: message.sentAt,
+    leaseMs: Math.max(0, message.receivedAt + visibilityTimeoutSeconds * 1000 - now),
+  };
 }
 
 /** The tenant of a message that is not a valid job, when it can be read, for the log line. */

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { BACKOFF, type BackoffPolicy, backoffMs } from "../backoff";
 import type { Logger } from "../log";
 import type { JobQueue, ReceivedMessage } from "../sqs/queue";
 import { SQS_BATCH_LIMIT } from "./batcher";
 import type { Slots } from "./slots";
 
 export interface PollerOptions {
-  queue: JobQueue;
+  queue: Pick<JobQueue, "receive">;
   slots: Slots;
   waitSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -14,12 +15,8 @@ export interface PollerOptions {
   onMessages: (messages: ReceivedMessage[]) => void;
   /** Waited for before each receive: a dependency the jobs need may be down. */
   ready?: (signal: AbortSignal) => Promise<void>;
-}
-
-/** Capped exponential back-off with jitter: an unreachable SQS is asked at most every ~30 s. */
-export function receiveErrorDelayMs(failures: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 10));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+  /** The wait after a failed receive; `BACKOFF.receive` unless said. */
+  backoff?: BackoffPolicy;
 }
 
 function isAbort(error: unknown): boolean {
@@ -61,7 +58,7 @@ export class Poller {
   }
 
   private async run(primary: boolean): Promise<void> {
-    const { slots, queue, log } = this.options;
+    const { slots, queue } = this.options;
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       await this.options.ready?.(signal);
@@ -89,7 +86,7 @@ export class Poller {
 
   private async backOff(error: unknown): Promise<void> {
     this.consecutiveFailures += 1;
-    const delay = receiveErrorDelayMs(this.consecutiveFailures);
+    const delay = backoffMs(this.consecutiveFailures, this.options.backoff ?? BACKOFF.receive);
     const level = this.consecutiveFailures >= 5 ? "error" : "warn";
     this.options.log.log(level, "SQS receive failed; backing off", {
       failures_in_a_row: this.consecutiveFailures,
