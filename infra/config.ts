@@ -1,24 +1,22 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { WorkerArgs } from "./args";
+import { CAPACITY_MODES } from "./compute/modes";
+import { DEFAULT_QUEUE_NAME, queueNames, stackTags } from "./names";
 import { MAX_TASKS_LIMIT } from "./scaling";
+import type { StackSettings } from "./settings";
 
 /**
- * The stack's configuration (Pulumi.<stack>.yaml, namespace `academy-messaging`), read once and
- * checked with zod; Pulumi.dev.yaml documents every key. Secrets stay Pulumi secrets.
+ * The stack's configuration (Pulumi.<stack>.yaml, namespace `academy-messaging`), read once into the
+ * stack's settings and checked with zod; Pulumi.dev.yaml documents every key. Secrets stay Pulumi
+ * secrets.
  */
 /** CloudWatch Logs accepts only these retentions (PutRetentionPolicy); 0 keeps logs forever. */
 export const LOG_RETENTION_DAYS = [
   0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/**
- * EC2 Spot gives two minutes' notice and the instance is gone about 120 s after it; ECS drains the
- * instance only once the notice reaches it, so the worker's SIGTERM comes late. 90 s leaves that lag
- * room. Fargate's SIGTERM is the notice itself: up to 110 s of ECS's 120 s stopTimeout.
- */
-export const MAX_SHUTDOWN_SECONDS = { "fargate-spot": 110, "ec2-spot": 90 } as const;
-const DEFAULT_SHUTDOWN_SECONDS = { "fargate-spot": 100, "ec2-spot": 90 } as const;
+/** The longest shutdown budget any mode allows; each mode's own bound is checked below. */
+const MAX_SHUTDOWN_SECONDS = Math.max(...Object.values(CAPACITY_MODES).map((mode) => mode.shutdownSeconds.max));
 
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day, HH:MM (24 h)");
 const timezone = z.string().refine((zone) => {
@@ -46,13 +44,13 @@ const settingsSchema = z
     acceptableLatencySeconds: z.number().positive().default(60),
     secondsPerMessage: z.number().positive().default(0.02),
     idleMinutesBeforeZero: z.number().int().min(1).max(1440).default(15),
-    queueName: z.string().min(1).default("academy-messaging-jobs"),
+    queueName: z.string().min(1).default(DEFAULT_QUEUE_NAME),
     suffixQueueNames: z.boolean().default(false),
     visibilityTimeoutSeconds: z.number().int().min(10).max(43_200).default(60),
     waitSeconds: z.number().int().min(0).max(20).default(20),
     maxReceiveCount: z.number().int().min(1).max(1000).default(3),
     concurrency: z.number().int().min(1).max(1000).default(50),
-    shutdownTimeoutSeconds: z.number().int().min(1).max(MAX_SHUTDOWN_SECONDS["fargate-spot"]).optional(),
+    shutdownTimeoutSeconds: z.number().int().min(1).max(MAX_SHUTDOWN_SECONDS).optional(),
     logLevel: z.enum(["error", "warn", "info", "debug"]).default("info"),
     logRetentionDays: z
       .number()
@@ -85,8 +83,8 @@ const settingsSchema = z
     message: "fargateSpotWeight and fargateOnDemandWeight cannot both be 0",
     path: ["fargateSpotWeight"],
   })
-  .refine((settings) => (settings.shutdownTimeoutSeconds ?? 0) <= MAX_SHUTDOWN_SECONDS[settings.capacityMode], {
-    message: `must be at most ${MAX_SHUTDOWN_SECONDS["ec2-spot"]} in ec2-spot mode: an EC2 Spot instance stops about 120 s after its notice and ECS drains it late, so the worker must be done well before`,
+  .refine((settings) => (settings.shutdownTimeoutSeconds ?? 0) <= CAPACITY_MODES[settings.capacityMode].shutdownSeconds.max, {
+    message: `must be at most ${CAPACITY_MODES["ec2-spot"].shutdownSeconds.max} in ec2-spot mode: an EC2 Spot instance stops about 120 s after its notice and ECS drains it late, so the worker must be done well before`,
     path: ["shutdownTimeoutSeconds"],
   })
   .refine((settings) => settings.solapiMock || settings.solapiSender, {
@@ -94,9 +92,9 @@ const settingsSchema = z
     path: ["solapiSender"],
   });
 
-export type StackSettings = z.infer<typeof settingsSchema>;
+type ConfigKeys = z.infer<typeof settingsSchema>;
 
-const KEYS = Object.keys(settingsSchema.shape) as (keyof StackSettings)[];
+const KEYS = Object.keys(settingsSchema.shape) as (keyof ConfigKeys)[];
 const SECRET_KEYS = ["solapiApiKey", "solapiApiSecret", "databaseUrl", "recipientHashSecret"] as const;
 
 export class StackConfigError extends Error {}
@@ -108,8 +106,79 @@ function holdsText(schema: z.ZodType): boolean {
   return def.type === "string" || def.type === "enum";
 }
 
-/** Reads every plain key (numbers, booleans and lists as YAML typed them) and checks them together. */
-export function readSettings(config: pulumi.Config): StackSettings {
+/**
+ * The stack's settings from its config, parsed once: every plain key (numbers, booleans and lists as
+ * YAML typed them) checked together, then the secrets.
+ */
+export function readSettings(config: pulumi.Config, stack: string): StackSettings {
+  const keys = parseKeys(config);
+  const secret = (key: (typeof SECRET_KEYS)[number]) => config.getSecret(key);
+  const apiKey = secret("solapiApiKey");
+  const apiSecret = secret("solapiApiSecret");
+  if (!keys.solapiMock && (!apiKey || !apiSecret)) {
+    throw new StackConfigError(
+      `Invalid stack configuration: ${config.name}:solapiApiKey and solapiApiSecret are required unless solapiMock is true (pulumi config set --secret …)`,
+    );
+  }
+  const databaseUrl = secret("databaseUrl");
+  if (keys.solapiMock && databaseUrl) {
+    throw new StackConfigError(
+      `Invalid stack configuration: ${config.name}:solapiMock cannot be true with a databaseUrl: mock sends would charge tenants' credits for messages never sent`,
+    );
+  }
+  return {
+    stack,
+    imageUri: keys.imageUri,
+    queue: {
+      ...queueNames(keys.queueName, stack, keys.suffixQueueNames),
+      visibilityTimeoutSeconds: keys.visibilityTimeoutSeconds,
+      waitSeconds: keys.waitSeconds,
+      maxReceiveCount: keys.maxReceiveCount,
+    },
+    solapi: {
+      mock: keys.solapiMock,
+      apiKey,
+      apiSecret,
+      sender: keys.solapiSender,
+      kakaoPfId: keys.solapiKakaoPfId,
+      kakaoTemplateId: keys.solapiKakaoTemplateId,
+      baseUrl: keys.solapiBaseUrl,
+      timeoutMs: keys.solapiTimeoutMs,
+      mockShowText: keys.solapiMockShowText,
+    },
+    databaseUrl,
+    recipientHashSecret: secret("recipientHashSecret"),
+    worker: {
+      concurrency: keys.concurrency,
+      shutdownTimeoutSeconds: keys.shutdownTimeoutSeconds ?? CAPACITY_MODES[keys.capacityMode].shutdownSeconds.default,
+      logLevel: keys.logLevel,
+      deliveryCheckSeconds: keys.deliveryCheckSeconds,
+      metrics: keys.metrics,
+    },
+    capacity: {
+      mode: keys.capacityMode,
+      spotWeight: keys.fargateSpotWeight,
+      onDemandWeight: keys.fargateOnDemandWeight,
+      instanceTypes: keys.ec2InstanceTypes,
+    },
+    scaling: {
+      minTasks: keys.minTasks,
+      maxTasks: keys.maxTasks,
+      acceptableLatencySeconds: keys.acceptableLatencySeconds,
+      secondsPerMessage: keys.secondsPerMessage,
+      idleMinutesBeforeZero: keys.idleMinutesBeforeZero,
+      warmWindow: { tasks: keys.warmTasks, from: keys.warmFrom, until: keys.warmUntil, timezone: keys.timezone },
+      keepAliveHours: keys.keepAliveHours,
+    },
+    alarms: { oldestMessageSeconds: keys.oldestMessageAlarmSeconds, email: keys.alarmEmail, topicArn: keys.alarmTopicArn },
+    network: { vpcId: keys.vpcId, subnetIds: keys.subnetIds },
+    logRetentionDays: keys.logRetentionDays,
+    tags: stackTags(stack),
+  };
+}
+
+/** Every plain key, checked together: every bad key named at once. */
+function parseKeys(config: pulumi.Config): ConfigKeys {
   const raw = Object.fromEntries(
     KEYS.flatMap((key) => {
       const value = holdsText(settingsSchema.shape[key]) ? config.get(key) : config.getObject<unknown>(key);
@@ -118,84 +187,8 @@ export function readSettings(config: pulumi.Config): StackSettings {
   );
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `academy-messaging:${issue.path.join(".")} ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => `${config.name}:${issue.path.join(".")} ${issue.message}`);
     throw new StackConfigError(`Invalid stack configuration: ${problems.join("; ")}`);
   }
   return parsed.data;
-}
-
-/** The arguments of buildWorker for this stack. */
-export function workerArgs(
-  config: pulumi.Config,
-  stack: string,
-  image: pulumi.Input<string>,
-  repositoryArn?: pulumi.Input<string>,
-): WorkerArgs {
-  const settings = readSettings(config);
-  const secret = (key: (typeof SECRET_KEYS)[number]) => config.getSecret(key);
-  const apiKey = secret("solapiApiKey");
-  const apiSecret = secret("solapiApiSecret");
-  if (!settings.solapiMock && (!apiKey || !apiSecret)) {
-    throw new StackConfigError(
-      "Invalid stack configuration: academy-messaging:solapiApiKey and solapiApiSecret are required unless solapiMock is true (pulumi config set --secret …)",
-    );
-  }
-  const databaseUrl = secret("databaseUrl");
-  if (settings.solapiMock && databaseUrl) {
-    throw new StackConfigError(
-      "Invalid stack configuration: academy-messaging:solapiMock cannot be true with a databaseUrl: mock sends would charge tenants' credits for messages never sent",
-    );
-  }
-  const queueName = settings.suffixQueueNames ? `${settings.queueName}-${stack}` : settings.queueName;
-  return {
-    stack,
-    image,
-    repositoryArn,
-    queue: {
-      name: queueName,
-      deadLetterName: `${queueName}-dlq`,
-      visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
-      waitSeconds: settings.waitSeconds,
-      maxReceiveCount: settings.maxReceiveCount,
-    },
-    solapi: {
-      mock: settings.solapiMock,
-      apiKey,
-      apiSecret,
-      sender: settings.solapiSender,
-      kakaoPfId: settings.solapiKakaoPfId,
-      kakaoTemplateId: settings.solapiKakaoTemplateId,
-      baseUrl: settings.solapiBaseUrl,
-      timeoutMs: settings.solapiTimeoutMs,
-      mockShowText: settings.solapiMockShowText,
-    },
-    databaseUrl,
-    recipientHashSecret: secret("recipientHashSecret"),
-    worker: {
-      concurrency: settings.concurrency,
-      shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_SECONDS[settings.capacityMode],
-      logLevel: settings.logLevel,
-      deliveryCheckSeconds: settings.deliveryCheckSeconds,
-      metrics: settings.metrics,
-    },
-    capacity: {
-      mode: settings.capacityMode,
-      spotWeight: settings.fargateSpotWeight,
-      onDemandWeight: settings.fargateOnDemandWeight,
-      instanceTypes: settings.ec2InstanceTypes,
-    },
-    scaling: {
-      minTasks: settings.minTasks,
-      maxTasks: settings.maxTasks,
-      acceptableLatencySeconds: settings.acceptableLatencySeconds,
-      secondsPerMessage: settings.secondsPerMessage,
-      idleMinutesBeforeZero: settings.idleMinutesBeforeZero,
-      warmWindow: { tasks: settings.warmTasks, from: settings.warmFrom, until: settings.warmUntil, timezone: settings.timezone },
-      keepAliveHours: settings.keepAliveHours,
-    },
-    alarms: { oldestMessageSeconds: settings.oldestMessageAlarmSeconds, email: settings.alarmEmail, topicArn: settings.alarmTopicArn },
-    network: { vpcId: settings.vpcId, subnetIds: settings.subnetIds },
-    logRetentionDays: settings.logRetentionDays,
-    tags: { project: "academy-messaging", stack },
-  };
 }

@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { METRICS_NAMESPACE } from "../worker/src/metrics";
-import type { Alarms } from "./alarms";
-import type { WorkerArgs } from "./args";
+import type { QueueAlarms } from "./alarms";
+import { stackNames } from "./names";
+import type { StackSettings } from "./settings";
 
 type Metric = (string | { stat: string; label: string })[];
 
@@ -17,13 +18,13 @@ function widget(title: string, metrics: Metric[], region: pulumi.Input<string>, 
  */
 export function workerDashboard(
   name: string,
-  args: WorkerArgs,
+  settings: StackSettings,
   ecs: { clusterName: string; serviceName: string },
-  alarms: Alarms,
+  alarms: QueueAlarms,
   opts: pulumi.CustomResourceOptions,
 ): aws.cloudwatch.Dashboard {
-  const region = aws.getRegionOutput({}, opts).region;
-  const { name: queue, deadLetterName } = args.queue;
+  const region = aws.getRegionOutput({}, { parent: opts.parent }).region;
+  const { name: queue, deadLetterName } = settings.queue;
   const sqs = (metric: string, queueName: string, label: string): Metric => [
     "AWS/SQS",
     metric,
@@ -76,7 +77,7 @@ export function workerDashboard(
   };
   return new aws.cloudwatch.Dashboard(
     `${name}-dashboard`,
-    { dashboardName: `academy-messaging-${args.stack}`, dashboardBody: pulumi.jsonStringify(body) },
+    { dashboardName: stackNames(settings.stack).dashboard, dashboardBody: pulumi.jsonStringify(body) },
     opts,
   );
 }

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkerArgs } from "./args";
 import type { JobQueues } from "./queue";
 import type { ContainerSecret } from "./secrets";
+import type { StackSettings } from "./settings";
 
 export function trust(service: string): string {
   return JSON.stringify({
@@ -15,8 +15,8 @@ export function trust(service: string): string {
  * What the worker itself may do: consume its queue and copy messages to its DLQ. The batch calls
  * are authorised by the single-message actions.
  */
-export function taskRole(name: string, args: WorkerArgs, queues: JobQueues, opts: pulumi.CustomResourceOptions) {
-  const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: trust("ecs-tasks.amazonaws.com"), tags: args.tags }, opts);
+export function taskRole(name: string, settings: StackSettings, queues: JobQueues, opts: pulumi.CustomResourceOptions) {
+  const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: trust("ecs-tasks.amazonaws.com"), tags: settings.tags }, opts);
   const policy = new aws.iam.RolePolicy(
     `${name}-task-policy`,
     {
@@ -50,13 +50,13 @@ export function taskRole(name: string, args: WorkerArgs, queues: JobQueues, opts
  */
 export function executionRole(
   name: string,
-  args: WorkerArgs,
-  secrets: ContainerSecret[],
-  logGroup: aws.cloudwatch.LogGroup,
+  settings: StackSettings,
+  needs: { repositoryArn?: pulumi.Input<string>; secrets: ContainerSecret[]; logGroup: aws.cloudwatch.LogGroup },
   opts: pulumi.CustomResourceOptions,
 ) {
-  const region = aws.getRegionOutput({}, opts).region;
-  const ssmKey = aws.kms.getAliasOutput({ name: "alias/aws/ssm" }, opts);
+  const { repositoryArn, secrets, logGroup } = needs;
+  const region = aws.getRegionOutput({}, { parent: opts.parent }).region;
+  const ssmKey = aws.kms.getAliasOutput({ name: "alias/aws/ssm" }, { parent: opts.parent });
   const statements: unknown[] = [
     {
       Sid: "WriteLogs",
@@ -65,14 +65,14 @@ export function executionRole(
       Resource: [pulumi.interpolate`${logGroup.arn}:*`],
     },
   ];
-  if (args.repositoryArn) {
+  if (repositoryArn) {
     statements.push(
       { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
       {
         Sid: "PullImage",
         Effect: "Allow",
         Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-        Resource: [args.repositoryArn],
+        Resource: [repositoryArn],
       },
     );
   }
@@ -88,7 +88,11 @@ export function executionRole(
       },
     );
   }
-  const role = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: trust("ecs-tasks.amazonaws.com"), tags: args.tags }, opts);
+  const role = new aws.iam.Role(
+    `${name}-execution-role`,
+    { assumeRolePolicy: trust("ecs-tasks.amazonaws.com"), tags: settings.tags },
+    opts,
+  );
   const policy = new aws.iam.RolePolicy(
     `${name}-execution-policy`,
     { role: role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
@@ -98,12 +102,12 @@ export function executionRole(
 }
 
 /** EC2 mode: what the ECS agent on a container instance needs, and nothing else (no SSM agent role). */
-export function instanceProfile(name: string, args: WorkerArgs, opts: pulumi.CustomResourceOptions) {
-  const role = new aws.iam.Role(`${name}-instance-role`, { assumeRolePolicy: trust("ec2.amazonaws.com"), tags: args.tags }, opts);
+export function instanceProfile(name: string, settings: StackSettings, opts: pulumi.CustomResourceOptions) {
+  const role = new aws.iam.Role(`${name}-instance-role`, { assumeRolePolicy: trust("ec2.amazonaws.com"), tags: settings.tags }, opts);
   new aws.iam.RolePolicyAttachment(
     `${name}-instance-ecs`,
     { role: role.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role" },
     opts,
   );
-  return new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: role.name, tags: args.tags }, opts);
+  return new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: role.name, tags: settings.tags }, opts);
 }

@@ -1,11 +1,21 @@
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { stackNames } from "./names";
+import type { StackSettings } from "./settings";
 
 export interface WorkerImage {
   imageUri: pulumi.Output<string>;
-  repositoryArn: pulumi.Output<string>;
+  /** The ECR repository the execution role may pull from; absent for an image from another registry. */
+  repositoryArn?: pulumi.Input<string>;
+}
+
+/** The image the task runs: the stack's prebuilt image if its config names one, else the repository's Dockerfile built. */
+export function workerImage(name: string, settings: StackSettings, provider?: aws.Provider): WorkerImage {
+  const prebuilt = settings.imageUri;
+  if (prebuilt) return { imageUri: pulumi.output(prebuilt), repositoryArn: ecrRepositoryArn(prebuilt) };
+  return builtImage(name, settings, provider);
 }
 
 /**
@@ -17,12 +27,13 @@ export interface WorkerImage {
 export const IMAGE_TAG = "worker";
 
 /** Builds the repository's Dockerfile for linux/amd64 (Fargate Spot runs x86_64) and pushes it to ECR. */
-export function workerImage(name: string, stack: string, tags: Record<string, string>, provider?: aws.Provider): WorkerImage {
+function builtImage(name: string, settings: StackSettings, provider?: aws.Provider): WorkerImage {
+  const { stack, tags } = settings;
   const opts = { provider };
   const repository = new aws.ecr.Repository(
     `${name}-repository`,
     {
-      name: `academy-messaging-worker-${stack}`,
+      name: stackNames(stack).repository,
       imageScanningConfiguration: { scanOnPush: true },
       imageTagMutability: "MUTABLE",
       forceDelete: stack !== "prod",

@@ -1,17 +1,15 @@
 /**
- * The Pulumi program (Pulumi.yaml: `main: infra/`). Reads the stack's config, builds the image
- * unless the config names one, and builds the stack with buildWorker.
+ * The Pulumi program (Pulumi.yaml: `main: infra/`). Reads the stack's settings from its config once,
+ * builds the image unless the config names one, and builds the stack as an AcademyMessagingWorker.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { readSettings, workerArgs } from "./config";
-import { ecrRepositoryArn, workerImage } from "./image";
-import { buildWorker } from "./worker";
+import { readSettings } from "./config";
+import { workerImage } from "./image";
+import { AcademyMessagingWorker } from "./worker";
 
 const NAME = "messaging";
-const stack = pulumi.getStack();
-const config = new pulumi.Config();
-const tags = { project: "academy-messaging", stack };
+const settings = readSettings(new pulumi.Config(), pulumi.getStack());
 
 // An explicit provider for its default tags: every resource is tagged, awsx's children too. An
 // explicit provider does not read `aws:` stack config by itself, so region and profile are passed on.
@@ -19,17 +17,13 @@ const awsConfig = new pulumi.Config("aws");
 const provider = new aws.Provider("aws", {
   region: awsConfig.get("region") as aws.Region | undefined,
   profile: awsConfig.get("profile"),
-  defaultTags: { tags },
+  defaultTags: { tags: settings.tags },
 });
 
-const settings = readSettings(config);
-const prebuilt = settings.imageUri;
-const image = prebuilt
-  ? { imageUri: pulumi.output(prebuilt), repositoryArn: ecrRepositoryArn(prebuilt) }
-  : workerImage(NAME, stack, tags, provider);
-const worker = buildWorker(NAME, workerArgs(config, stack, image.imageUri, image.repositoryArn), { provider });
+const image = workerImage(NAME, settings, provider);
+const worker = new AcademyMessagingWorker(NAME, { settings, image }, { provider });
 
-export const capacityMode = settings.capacityMode;
+export const capacityMode = settings.capacity.mode;
 export const queueUrl = worker.queues.queue.url;
 export const queueArn = worker.queues.queue.arn;
 export const deadLetterQueueUrl = worker.queues.deadLetterQueue.url;
@@ -39,7 +33,7 @@ export const serviceName = worker.service.name;
 export const logGroupName = worker.logGroup.name;
 export const securityGroupId = worker.network.securityGroup.id;
 export const subnetIds = worker.network.subnetIds;
-export const alarmTopicArn = worker.alarms.topic?.arn ?? settings.alarmTopicArn;
+export const alarmTopicArn = worker.alarms.topic?.arn ?? settings.alarms.topicArn;
 export const dashboardName = worker.dashboard.dashboardName;
 export const migrationTask = worker.migrationTask;
 export const imageUri = image.imageUri;

@@ -1,20 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { KEEP_ALIVE_BODY } from "../worker/src/consumer/keep-alive";
-import { hasWarmWindow, needsKeepAlive, type WorkerArgs } from "./args";
+import { StackComponent } from "./component";
 import { trust } from "./iam";
+import { stackNames } from "./names";
 import type { JobQueues } from "./queue";
-
-export interface KeepAlive {
-  schedule: aws.scheduler.Schedule;
-  role: aws.iam.Role;
-}
+import { hasWarmWindow, needsKeepAlive, type StackSettings } from "./settings";
 
 const MINUTES_A_DAY = 24 * 60;
 
+/** Minutes after midnight of an HH:MM time (the config checks the form). */
 function minutesOf(time: string): number {
-  const [hours, minutes] = time.split(":").map(Number);
-  return hours! * 60 + minutes!;
+  const [hours = 0, minutes = 0] = time.split(":").map(Number);
+  return hours * 60 + minutes;
 }
 
 /**
@@ -22,7 +20,7 @@ function minutesOf(time: string): number {
  * Without a warm window: every N hours. With one: every N hours after the window ends, only while it
  * is closed (the window's task polls the queue the rest of the day), e.g. 07:00–23:00, 5 h → 04:00.
  */
-export function keepAliveCron(scaling: WorkerArgs["scaling"]): string | undefined {
+export function keepAliveCron(scaling: StackSettings["scaling"]): string | undefined {
   const every = scaling.keepAliveHours;
   if (!hasWarmWindow(scaling)) return `cron(0 */${every} * * ? *)`;
   const until = minutesOf(scaling.warmWindow.until);
@@ -34,6 +32,11 @@ export function keepAliveCron(scaling: WorkerArgs["scaling"]): string | undefine
   return `cron(${until % 60} ${hours} * * ? *)`;
 }
 
+/** The keep-alive's schedule, or undefined when the queue needs none. */
+export function keepAliveSchedule(scaling: StackSettings["scaling"]): string | undefined {
+  return needsKeepAlive(scaling) ? keepAliveCron(scaling) : undefined;
+}
+
 /**
  * Keeps the job queue "active" while no task polls it. After six hours without an API call SQS stops
  * publishing the queue's CloudWatch metrics and takes up to 15 minutes to resume once a job arrives:
@@ -42,43 +45,46 @@ export function keepAliveCron(scaling: WorkerArgs["scaling"]): string | undefine
  * worker deletes unread (worker/src/consumer/keep-alive.ts). That message wakes one task for about
  * the idle period, so it is sent only while the warm window is closed: a cost docs/deploy.md counts.
  */
-export function queueKeepAlive(
-  name: string,
-  args: WorkerArgs,
-  queues: JobQueues,
-  opts: pulumi.CustomResourceOptions,
-): KeepAlive | undefined {
-  const schedule = needsKeepAlive(args.scaling) ? keepAliveCron(args.scaling) : undefined;
-  if (!schedule) return undefined;
-  const role = new aws.iam.Role(`${name}-keep-alive-role`, { assumeRolePolicy: trust("scheduler.amazonaws.com"), tags: args.tags }, opts);
-  const policy = new aws.iam.RolePolicy(
-    `${name}-keep-alive-policy`,
-    {
-      role: role.id,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [{ Sid: "SendKeepAlive", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queues.queue.arn] }],
-      }),
-    },
-    opts,
-  );
-  const keepAlive = new aws.scheduler.Schedule(
-    `${name}-keep-alive`,
-    {
-      name: `academy-messaging-${args.stack}-keep-alive`,
-      description: `Keeps ${args.queue.name} active so that SQS keeps publishing its metrics (docs/deploy.md)`,
-      scheduleExpression: schedule,
-      scheduleExpressionTimezone: args.scaling.warmWindow.timezone,
-      flexibleTimeWindow: { mode: "OFF" },
-      // Templated SQS target: SendMessage to the queue's ARN, the input as the message body.
-      target: {
-        arn: queues.queue.arn,
-        roleArn: role.arn,
-        input: KEEP_ALIVE_BODY,
-        retryPolicy: { maximumRetryAttempts: 5, maximumEventAgeInSeconds: 3600 },
+export class QueueKeepAlive extends StackComponent {
+  readonly schedule: aws.scheduler.Schedule;
+  readonly role: aws.iam.Role;
+
+  constructor(name: string, settings: StackSettings, queues: JobQueues, schedule: string, opts?: pulumi.ComponentResourceOptions) {
+    super("KeepAlive", name, opts);
+    this.role = new aws.iam.Role(
+      `${name}-keep-alive-role`,
+      { assumeRolePolicy: trust("scheduler.amazonaws.com"), tags: settings.tags },
+      this.child(),
+    );
+    const policy = new aws.iam.RolePolicy(
+      `${name}-keep-alive-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "SendKeepAlive", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queues.queue.arn] }],
+        }),
       },
-    },
-    { ...opts, dependsOn: [policy] },
-  );
-  return { schedule: keepAlive, role };
+      this.child(),
+    );
+    this.schedule = new aws.scheduler.Schedule(
+      `${name}-keep-alive`,
+      {
+        name: stackNames(settings.stack).keepAliveSchedule,
+        description: `Keeps ${settings.queue.name} active so that SQS keeps publishing its metrics (docs/deploy.md)`,
+        scheduleExpression: schedule,
+        scheduleExpressionTimezone: settings.scaling.warmWindow.timezone,
+        flexibleTimeWindow: { mode: "OFF" },
+        // Templated SQS target: SendMessage to the queue's ARN, the input as the message body.
+        target: {
+          arn: queues.queue.arn,
+          roleArn: this.role.arn,
+          input: KEEP_ALIVE_BODY,
+          retryPolicy: { maximumRetryAttempts: 5, maximumEventAgeInSeconds: 3600 },
+        },
+      },
+      this.child({ dependsOn: [policy] }),
+    );
+    this.registerOutputs({ scheduleName: this.schedule.name });
+  }
 }

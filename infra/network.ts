@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { WorkerArgs } from "./args";
+import type { StackSettings } from "./settings";
 
 export interface Network {
   vpcId: pulumi.Input<string>;
@@ -13,10 +13,11 @@ export interface Network {
 }
 
 /** The configured VPC and subnets, else the default VPC: public subnets, no NAT to pay for. */
-export function network(name: string, args: WorkerArgs, opts: pulumi.CustomResourceOptions): Network {
-  const vpcId = args.network.vpcId ?? aws.ec2.getVpcOutput({ default: true }, opts).id;
+export function network(name: string, settings: StackSettings, opts: pulumi.CustomResourceOptions): Network {
+  const lookup = { parent: opts.parent };
+  const vpcId = settings.network.vpcId ?? aws.ec2.getVpcOutput({ default: true }, lookup).id;
   const subnetIds =
-    args.network.subnetIds ??
+    settings.network.subnetIds ??
     aws.ec2.getSubnetsOutput(
       {
         filters: [
@@ -24,7 +25,7 @@ export function network(name: string, args: WorkerArgs, opts: pulumi.CustomResou
           { name: "default-for-az", values: ["true"] },
         ],
       },
-      opts,
+      lookup,
     ).ids;
   const securityGroup = new aws.ec2.SecurityGroup(
     `${name}-egress-only`,
@@ -32,7 +33,7 @@ export function network(name: string, args: WorkerArgs, opts: pulumi.CustomResou
       vpcId,
       description: "academy messaging worker: outbound only (SQS, SSM, ECR, logs, Solapi, MySQL)",
       egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }],
-      tags: args.tags,
+      tags: settings.tags,
     },
     opts,
   );

@@ -78,7 +78,9 @@ function run(dir: string, args: string[] = []): Promise<{ code: number; stdout: 
 describe("infrastructure: infra/migrate.sh", function () {
   this.timeout(20_000);
   const dirs: string[] = [];
-  after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
 
   it("runs the stack's migration task as exported, waits for it, shows its log and exits 0 when the migration did", async () => {
     const stand = standIns({ runTask: `${TASK_ARN}\tNone`, describe: "0\tEssential container in task exited" });

@@ -7,9 +7,10 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { readSettings, StackConfigError, workerArgs } from "../../infra/config";
+import { readSettings, StackConfigError } from "../../infra/config";
 import { ecrRepositoryArn } from "../../infra/image";
-import { RecordingMocks, settled, valueOf } from "../support/pulumi-mocks";
+import { outputValue, RecordingMocks, settled } from "../support/pulumi-mocks";
+import { type PolicyStatement, statements } from "../support/worker-stack";
 
 const PROJECT = "academy-messaging";
 const key = (name: string) => `${PROJECT}:${name}`;
@@ -43,13 +44,13 @@ async function runProgram(values: Record<string, string>): Promise<{ mocks: Reco
   delete require.cache[path];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program = require(path) as Program;
-  await valueOf(program.queueUrl as pulumi.Output<string>);
+  await outputValue(program.queueUrl as pulumi.Output<string>);
   await settled();
   return { mocks, program };
 }
 
-function executionStatements(mocks: RecordingMocks): { Sid: string; Resource: unknown }[] {
-  return JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", "messaging-execution-policy").inputs.policy).Statement;
+function executionStatements(mocks: RecordingMocks): PolicyStatement[] {
+  return statements(mocks, "messaging-execution-policy");
 }
 
 describe("infrastructure: the program and its stack config", function () {
@@ -57,15 +58,15 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("infra/index.ts builds the image with awsx.ecr.Image (linux/amd64) under a fixed tag and runs it in the task", async () => {
     const { mocks, program } = await runProgram({ maxTasks: "5", suffixQueueNames: "true" });
-    expect(await valueOf(program.queueUrl as pulumi.Output<string>)).to.match(/academy-messaging-jobs-dev$/);
+    expect(await outputValue(program.queueUrl as pulumi.Output<string>)).to.match(/academy-messaging-jobs-dev$/);
     const image = mocks.one("awsx:ecr:Image").inputs;
     expect(image).to.include({
       platform: "linux/amd64",
       dockerfile: resolve(__dirname, "../../Dockerfile"),
       context: resolve(__dirname, "../.."),
     });
-    // awsx names the image after a hash of the context path unless it has a tag (pulumi-awsx ecr/image.ts):
-    // a fixed tag keeps the image (and its digest in ECR) when `pulumi up` runs from another checkout.
+    // awsx names the image after a hash of the context's absolute path unless it has a tag: a fixed tag
+    // keeps the image (and its digest in ECR) when `pulumi up` runs from another checkout.
     expect(image.imageTag).to.equal("worker");
     const container = JSON.parse(mocks.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0];
     expect(container.image).to.equal(
@@ -78,23 +79,23 @@ describe("infrastructure: the program and its stack config", function () {
   it("every resource goes through one AWS provider with the stack's default tags and region", async () => {
     const { mocks } = await runProgram({});
     const provider = mocks.one("pulumi:providers:aws").inputs;
-    expect(JSON.parse(provider.defaultTags)).to.deep.equal({ tags: { project: "academy-messaging", stack: "dev" } });
+    expect(JSON.parse(String(provider.defaultTags))).to.deep.equal({ tags: { project: "academy-messaging", stack: "dev" } });
     expect(provider.region).to.equal("ap-northeast-2");
   });
 
   it("outputs what operators and producers need: queue and DLQ ARNs, network, alarm topic, dashboard, the migration task", async () => {
     const { program } = await runProgram({ alarmTopicArn: "arn:aws:sns:ap-northeast-2:123456789012:ops" });
-    expect(await valueOf(program.queueArn as pulumi.Output<string>)).to.equal(
+    expect(await outputValue(program.queueArn as pulumi.Output<string>)).to.equal(
       "arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs",
     );
-    expect(await valueOf(program.deadLetterQueueArn as pulumi.Output<string>)).to.equal(
+    expect(await outputValue(program.deadLetterQueueArn as pulumi.Output<string>)).to.equal(
       "arn:aws:sqs:ap-northeast-2:123456789012:academy-messaging-jobs-dlq",
     );
-    expect(await valueOf(program.securityGroupId as pulumi.Output<string>)).to.equal("messaging-egress-only-id");
-    expect(await valueOf(program.subnetIds as pulumi.Output<string[]>)).to.deep.equal(["subnet-a", "subnet-b"]);
+    expect(await outputValue(program.securityGroupId as pulumi.Output<string>)).to.equal("messaging-egress-only-id");
+    expect(await outputValue(program.subnetIds as pulumi.Output<string[]>)).to.deep.equal(["subnet-a", "subnet-b"]);
     expect(program.alarmTopicArn).to.equal("arn:aws:sns:ap-northeast-2:123456789012:ops");
-    expect(await valueOf(program.dashboardName as pulumi.Output<string>)).to.equal("academy-messaging-dev");
-    expect(await valueOf(program.migrationTask as pulumi.Output<{ cluster: string }>)).to.include({
+    expect(await outputValue(program.dashboardName as pulumi.Output<string>)).to.equal("academy-messaging-dev");
+    expect(await outputValue(program.migrationTask as pulumi.Output<{ cluster: string }>)).to.include({
       cluster: "academy-messaging-dev",
       startedBy: "migrate",
     });
@@ -102,7 +103,7 @@ describe("infrastructure: the program and its stack config", function () {
   });
 
   it("a prebuilt image in ECR gets the pull permissions it needs; nothing is built", async () => {
-    const imageUri = "210987654321.dkr.ecr.ap-northeast-2.amazonaws.com/academy/worker@sha256:" + "a".repeat(64);
+    const imageUri = `210987654321.dkr.ecr.ap-northeast-2.amazonaws.com/academy/worker@sha256:${"a".repeat(64)}`;
     const { mocks } = await runProgram({ imageUri });
     expect(mocks.ofType("awsx:ecr:Image")).to.have.length(0);
     expect(mocks.ofType("aws:ecr/repository:Repository")).to.have.length(0);
@@ -132,22 +133,20 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("reads numbers, booleans and lists as YAML types them, and keeps numeric-looking text as text", async () => {
     const config = await withConfig({ maxTasks: "4", solapiMock: "true", ec2InstanceTypes: '["t3.nano"]', solapiSender: "15881234" });
-    expect(readSettings(config)).to.deep.include({
-      maxTasks: 4,
-      solapiMock: true,
-      ec2InstanceTypes: ["t3.nano"],
-      solapiSender: "15881234",
-    });
+    const settings = readSettings(config, "dev");
+    expect(settings.scaling.maxTasks).to.equal(4);
+    expect(settings.solapi).to.deep.include({ mock: true, sender: "15881234" });
+    expect(settings.capacity.instanceTypes).to.deep.equal(["t3.nano"]);
   });
 
   it("names every bad key at once", async () => {
     const config = await withConfig({ capacityMode: "lambda", maxTasks: "40", minTasks: "-1", alarmEmail: "not-an-email" });
-    expect(() => readSettings(config)).to.throw(StackConfigError, /capacityMode.*minTasks.*maxTasks.*alarmEmail/s);
+    expect(() => readSettings(config, "dev")).to.throw(StackConfigError, /capacityMode.*minTasks.*maxTasks.*alarmEmail/s);
   });
 
   it("refuses a log retention CloudWatch does not offer", async () => {
     const config = await withConfig({ logRetentionDays: "10" });
-    expect(() => readSettings(config)).to.throw(
+    expect(() => readSettings(config, "dev")).to.throw(
       StackConfigError,
       /logRetentionDays must be one of CloudWatch's retentions: 0, 1, 3, 5, 7, 14/,
     );
@@ -155,19 +154,19 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("ec2-spot: the shutdown budget is at most 90 s, with the reason; the default follows the mode", async () => {
     const tooLong = await withConfig({ capacityMode: "ec2-spot", shutdownTimeoutSeconds: "100", solapiMock: "true" });
-    expect(() => readSettings(tooLong)).to.throw(
+    expect(() => readSettings(tooLong, "dev")).to.throw(
       StackConfigError,
       /shutdownTimeoutSeconds must be at most 90 in ec2-spot mode: an EC2 Spot instance stops about 120 s after its notice/,
     );
     const ec2 = await withConfig({ capacityMode: "ec2-spot", solapiMock: "true" });
-    expect(workerArgs(ec2, "dev", "image").worker.shutdownTimeoutSeconds).to.equal(90);
+    expect(readSettings(ec2, "dev").worker.shutdownTimeoutSeconds).to.equal(90);
     const fargate = await withConfig({ solapiMock: "true", shutdownTimeoutSeconds: "110" });
-    expect(workerArgs(fargate, "dev", "image").worker.shutdownTimeoutSeconds).to.equal(110);
-    expect(workerArgs(await withConfig({ solapiMock: "true" }), "dev", "image").worker.shutdownTimeoutSeconds).to.equal(100);
+    expect(readSettings(fargate, "dev").worker.shutdownTimeoutSeconds).to.equal(110);
+    expect(readSettings(await withConfig({ solapiMock: "true" }), "dev").worker.shutdownTimeoutSeconds).to.equal(100);
   });
 
   it("warm window and keep-alive: academy defaults, times and zones checked", async () => {
-    const defaults = workerArgs(await withConfig({ solapiMock: "true" }), "dev", "image");
+    const defaults = readSettings(await withConfig({ solapiMock: "true" }), "dev");
     expect(defaults.scaling).to.deep.include({
       minTasks: 0,
       keepAliveHours: 5,
@@ -175,23 +174,22 @@ describe("infrastructure: the program and its stack config", function () {
     });
     expect(defaults.capacity.instanceTypes).to.deep.equal(["t3.micro", "t3a.micro"]);
     const bad = await withConfig({ warmFrom: "7am", warmUntil: "24:00", timezone: "Korea/Seoul", keepAliveHours: "6" });
-    expect(() => readSettings(bad)).to.throw(
+    expect(() => readSettings(bad, "dev")).to.throw(
       StackConfigError,
       /warmFrom must be a time of day, HH:MM.*warmUntil must be.*timezone must be an IANA time zone.*keepAliveHours/s,
     );
     const tooWarm = await withConfig({ warmTasks: "4", maxTasks: "3", solapiMock: "true" });
-    expect(() => readSettings(tooWarm)).to.throw(StackConfigError, /warmTasks must not exceed maxTasks/);
+    expect(() => readSettings(tooWarm, "dev")).to.throw(StackConfigError, /warmTasks must not exceed maxTasks/);
   });
 
   it("passes the new worker settings: delivery checks, metrics, mock text hidden unless asked", async () => {
-    const args = workerArgs(
+    const settings = readSettings(
       await withConfig({ solapiMock: "true", deliveryCheckSeconds: "600", solapiMockShowText: "true", metrics: "false" }),
       "dev",
-      "image",
     );
-    expect(args.worker).to.deep.include({ deliveryCheckSeconds: 600, metrics: false });
-    expect(args.solapi.mockShowText).to.equal(true);
-    const defaults = workerArgs(await withConfig({ solapiMock: "true" }), "dev", "image");
+    expect(settings.worker).to.deep.include({ deliveryCheckSeconds: 600, metrics: false });
+    expect(settings.solapi.mockShowText).to.equal(true);
+    const defaults = readSettings(await withConfig({ solapiMock: "true" }), "dev");
     expect(defaults.worker).to.deep.include({ deliveryCheckSeconds: 300, metrics: true });
     expect(defaults.solapi.mockShowText).to.equal(false);
     expect(defaults.recipientHashSecret, "generated by the stack unless given").to.equal(undefined);
@@ -199,7 +197,7 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("refuses mock mode together with a database: mock sends would charge tenants", async () => {
     const config = await withConfig({ solapiMock: "true", databaseUrl: "mysql://worker:pw@db:3306/academy" }, ["databaseUrl"]);
-    expect(() => workerArgs(config, "dev", "image")).to.throw(
+    expect(() => readSettings(config, "dev")).to.throw(
       StackConfigError,
       /solapiMock cannot be true with a databaseUrl: mock sends would charge tenants/,
     );
@@ -207,11 +205,11 @@ describe("infrastructure: the program and its stack config", function () {
 
   it("requires the Solapi secrets unless the stack runs in mock mode", async () => {
     const live = await withConfig({ solapiSender: "0212345678" });
-    expect(() => workerArgs(live, "dev", "image")).to.throw(StackConfigError, /solapiApiKey and solapiApiSecret are required/);
+    expect(() => readSettings(live, "dev")).to.throw(StackConfigError, /solapiApiKey and solapiApiSecret are required/);
     const mock = await withConfig({ solapiMock: "true" });
-    const args = workerArgs(mock, "dev", "image");
-    expect(args.solapi).to.deep.include({ mock: true, apiKey: undefined });
-    expect(args.queue).to.deep.include({ name: "academy-messaging-jobs", deadLetterName: "academy-messaging-jobs-dlq" });
+    const settings = readSettings(mock, "dev");
+    expect(settings.solapi).to.deep.include({ mock: true, apiKey: undefined });
+    expect(settings.queue).to.deep.include({ name: "academy-messaging-jobs", deadLetterName: "academy-messaging-jobs-dlq" });
   });
 
   it("Pulumi's own TypeScript loader (vendored ts-node + the project's TypeScript) compiles and runs infra/", async () => {

@@ -1,21 +1,26 @@
 /**
  * The worker's stack built under Pulumi's mocks (no CLI, no plugins, no network), for the infra
- * tests: a stack config to start from, the build, and readers of what it registered.
+ * tests: settings to start from, the build, and readers of what it registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkerArgs } from "../../infra/args";
-import { buildWorker, type WorkerStack } from "../../infra/worker";
-import { RecordingMocks, settled, valueOf } from "./pulumi-mocks";
+import type { StackSettings } from "../../infra/settings";
+import { AcademyMessagingWorker, type WorkerArgs } from "../../infra/worker";
+import { outputValue, RecordingMocks, settled } from "./pulumi-mocks";
 
+export const PROJECT = "academy-messaging";
 export const SOLAPI_KEY = "NCSPLAINTEXTKEY123";
 export const SOLAPI_SECRET = "plaintext-solapi-secret-456";
 export const DATABASE_URL = "mysql://worker:plaintext-db-pass@db:3306/academy";
 
-export function argsFor(overrides: Partial<WorkerArgs> = {}): WorkerArgs {
+/** The image the tests' stacks run: a digest in the stack's own ECR repository. */
+export const IMAGE: WorkerArgs["image"] = {
+  imageUri: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker@sha256:abc",
+  repositoryArn: "arn:aws:ecr:ap-northeast-2:123456789012:repository/academy-messaging-worker-dev",
+};
+
+export function settingsFor(overrides: Partial<StackSettings> = {}): StackSettings {
   return {
     stack: "dev",
-    image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker@sha256:abc",
-    repositoryArn: "arn:aws:ecr:ap-northeast-2:123456789012:repository/academy-messaging-worker-dev",
     queue: {
       name: "academy-messaging-jobs",
       deadLetterName: "academy-messaging-jobs-dlq",
@@ -53,33 +58,61 @@ export function argsFor(overrides: Partial<WorkerArgs> = {}): WorkerArgs {
 
 export interface Built {
   mocks: RecordingMocks;
-  stack: WorkerStack;
+  stack: AcademyMessagingWorker;
+  /** Each resource's options as the program gave them, by `type::name`. */
   options: Map<string, pulumi.ResourceOptions>;
 }
 
-export async function build(args: WorkerArgs): Promise<Built> {
+export async function build(settings: StackSettings): Promise<Built> {
   const mocks = new RecordingMocks();
-  await pulumi.runtime.setMocks(mocks, "academy-messaging", args.stack, false);
+  await mocks.install(PROJECT, settings.stack);
   const options = new Map<string, pulumi.ResourceOptions>();
-  // A legacy transformation runs client-side under mocks, so it sees each resource's options.
-  const stack = buildWorker("messaging", args, {
-    transformations: [(resource) => (options.set(`${resource.type}::${resource.name}`, resource.opts), undefined)],
-  });
-  await valueOf(stack.service.arn);
-  await valueOf(stack.scaling.idleAlarm.arn);
-  await valueOf(stack.alarms.oldestJob.arn);
+  // A legacy transformation runs client-side under mocks, so it sees each resource's options; the
+  // component's transformations apply to its children too.
+  const record: pulumi.ResourceTransformation = (resource) => {
+    options.set(`${resource.type}::${resource.name}`, resource.opts);
+    return undefined;
+  };
+  const stack = new AcademyMessagingWorker("messaging", { settings, image: IMAGE }, { transformations: [record] });
+  await outputValue(stack.service.arn);
+  await outputValue(stack.scaling.idleAlarm.arn);
+  await outputValue(stack.alarms.oldestJob.arn);
   await settled();
   return { mocks, stack, options };
 }
 
-export function containerOf(mocks: RecordingMocks): Record<string, any> {
+/** The container definition's fields the tests read. */
+export interface ContainerDefinition {
+  name: string;
+  image: string;
+  essential: boolean;
+  stopTimeout: number;
+  user: string;
+  readonlyRootFilesystem: boolean;
+  linuxParameters: unknown;
+  memoryReservation?: number;
+  memory?: number;
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+  logConfiguration: unknown;
+}
+
+export function containerOf(mocks: RecordingMocks): ContainerDefinition {
   return JSON.parse(mocks.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0];
 }
 
 export function environmentOf(mocks: RecordingMocks): Record<string, string> {
-  return Object.fromEntries(containerOf(mocks).environment.map((entry: { name: string; value: string }) => [entry.name, entry.value]));
+  return Object.fromEntries(containerOf(mocks).environment.map((entry) => [entry.name, entry.value]));
 }
 
-export function statements(mocks: RecordingMocks, name: string): any[] {
-  return JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy", name).inputs.policy).Statement;
+export interface PolicyStatement {
+  Sid: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: unknown;
+}
+
+export function statements(mocks: RecordingMocks, name: string): PolicyStatement[] {
+  return JSON.parse(String(mocks.one("aws:iam/rolePolicy:RolePolicy", name).inputs.policy)).Statement;
 }

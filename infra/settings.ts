@@ -1,15 +1,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 
+/** The stack config's word for a capacity mode; compute/capacity.ts maps each to its type. */
 export type CapacityMode = "fargate-spot" | "ec2-spot";
 
-/** Everything the stack is built from: a program is a function of its config (infra/config.ts reads it). */
-export interface WorkerArgs {
-  /** The stack name, e.g. `dev`: part of every resource name. */
+/**
+ * The stack's settings: everything the stack is built from, read and checked once from its config
+ * (infra/config.ts). The stack is a function of them, so tests build it with any settings.
+ */
+export interface StackSettings {
+  /** The stack name, e.g. `dev`: part of every physical name (infra/names.ts). */
   stack: string;
-  /** The image URI the task runs (awsx.ecr.Image's digest URI, or a prebuilt image). */
-  image: pulumi.Input<string>;
-  /** The ECR repository the execution role may pull from; absent for an image from elsewhere. */
-  repositoryArn?: pulumi.Input<string>;
+  /** A prebuilt image to run instead of building the Dockerfile. */
+  imageUri?: string;
   queue: {
     name: string;
     deadLetterName: string;
@@ -79,21 +81,21 @@ export interface WorkerArgs {
 }
 
 /** Acceptable backlog per task (AWS's SQS scaling guidance): at least one message. */
-export function backlogPerTask(scaling: WorkerArgs["scaling"]): number {
+export function backlogPerTask(scaling: StackSettings["scaling"]): number {
   return Math.max(1, Math.floor(scaling.acceptableLatencySeconds / scaling.secondsPerMessage));
 }
 
 /** The warm window raises the minimum only when it asks for more tasks than the rest of the day has. */
-export function hasWarmWindow(scaling: WorkerArgs["scaling"]): boolean {
+export function hasWarmWindow(scaling: StackSettings["scaling"]): boolean {
   return scaling.warmWindow.tasks > scaling.minTasks;
 }
 
 /** The queue needs keeping awake only when it can be left with no task polling it. */
-export function needsKeepAlive(scaling: WorkerArgs["scaling"]): boolean {
+export function needsKeepAlive(scaling: StackSettings["scaling"]): boolean {
   return scaling.minTasks === 0 && scaling.keepAliveHours > 0;
 }
 
 /** The task count a new service and scalable target start with: the warm minimum when there is a window (err warm). */
-export function startingTasks(scaling: WorkerArgs["scaling"]): number {
+export function startingTasks(scaling: StackSettings["scaling"]): number {
   return hasWarmWindow(scaling) ? scaling.warmWindow.tasks : scaling.minTasks;
 }

@@ -1,17 +1,17 @@
 /**
- * buildWorker under Pulumi's mocks in ec2-spot mode: Spot instances behind a capacity provider,
- * bridge networking, the task's memory under the instance's.
+ * The stack under Pulumi's mocks in ec2-spot mode (infra/compute/ec2-spot.ts): Spot instances behind
+ * a capacity provider, bridge networking, the task's memory under the instance's.
  */
 import { expect } from "chai";
-import { valueOf } from "../support/pulumi-mocks";
-import { argsFor, type Built, build, containerOf, environmentOf } from "../support/worker-stack";
+import { outputValue } from "../support/pulumi-mocks";
+import { type Built, build, containerOf, environmentOf, settingsFor } from "../support/worker-stack";
 
-describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
+describe("infrastructure: compute in ec2-spot mode (t3.micro)", function () {
   this.timeout(30_000);
   let built: Built;
   before(async () => {
     built = await build(
-      argsFor({
+      settingsFor({
         capacity: { mode: "ec2-spot", spotWeight: 1, onDemandWeight: 0, instanceTypes: ["t3.micro", "t3a.micro"] },
         worker: { concurrency: 50, shutdownTimeoutSeconds: 90, logLevel: "info", deliveryCheckSeconds: 300, metrics: true },
         databaseUrl: undefined,
@@ -31,7 +31,7 @@ describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
       creditSpecification: { cpuCredits: "standard" },
     });
     expect(template.metadataOptions).to.deep.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
-    const userData = Buffer.from(template.userData, "base64").toString("utf8");
+    const userData = Buffer.from(template.userData!, "base64").toString("utf8");
     expect(userData).to.contain("ECS_CLUSTER=academy-messaging-dev");
     expect(userData).to.contain("ECS_ENABLE_SPOT_INSTANCE_DRAINING=true");
     expect(userData).to.contain("ECS_CONTAINER_STOP_TIMEOUT=120s");
@@ -43,15 +43,15 @@ describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
     const group = built.mocks.one("aws:autoscaling/group:Group").inputs;
     // One instance more than the workers need: room for a one-off migration task.
     expect(group).to.include({ minSize: 0, maxSize: 4, protectFromScaleIn: true, capacityRebalance: true });
-    expect(group.mixedInstancesPolicy.instancesDistribution).to.deep.include({
+    expect(group.mixedInstancesPolicy!.instancesDistribution).to.deep.include({
       onDemandBaseCapacity: 0,
       onDemandPercentageAboveBaseCapacity: 0,
     });
-    expect(group.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([
+    expect(group.mixedInstancesPolicy!.launchTemplate.overrides).to.deep.equal([
       { instanceType: "t3.micro" },
       { instanceType: "t3a.micro" },
     ]);
-    const provider = built.mocks.one("aws:ecs/capacityProvider:CapacityProvider").inputs.autoScalingGroupProvider;
+    const provider = built.mocks.one("aws:ecs/capacityProvider:CapacityProvider").inputs.autoScalingGroupProvider!;
     expect(provider).to.deep.include({ managedTerminationProtection: "ENABLED", managedDraining: "ENABLED" });
     expect(provider.managedScaling).to.deep.include({ status: "ENABLED", targetCapacity: 100 });
     const service = built.mocks.one("aws:ecs/service:Service").inputs;
@@ -86,7 +86,7 @@ describe("infrastructure: buildWorker (ec2-spot, t3.micro)", function () {
   });
 
   it("migration task: on the Spot instances' capacity provider, bridge networking (no network configuration)", async () => {
-    const task = await valueOf(built.stack.migrationTask);
+    const task = await outputValue(built.stack.migrationTask);
     expect(task).to.deep.include({
       cluster: "academy-messaging-dev-ec2",
       capacityProviderStrategy: [{ capacityProvider: "academy-messaging-dev-spot", weight: 1, base: 0 }],
