@@ -25,7 +25,7 @@ const common = {
  */
 function asciiOnly(path) {
   const source = readFileSync(path, "utf8");
-  const escaped = source.replace(/[^\x00-\x7f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const escaped = source.replace(/[\u0080-\uffff]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
   if (escaped !== source) writeFileSync(path, escaped);
 }
 

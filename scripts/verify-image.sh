@@ -8,7 +8,7 @@
 #
 #   scripts/verify-image.sh [work-dir]        (default /var/tmp/academy-image-verify, kept as a cache)
 #
-# Settings that make podman work here (research: image-verify.sh): runc, explicit ulimits (root
+# Settings that make podman work here: runc, explicit ulimits (root
 # lacks CAP_SYS_RESOURCE) and cgroupfs; `--isolation chroot` for builds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

@@ -15,7 +15,6 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { RowDataPacket } from "mysql2/promise";
 import { createQueues } from "../../worker/src/sqs/admin";
@@ -25,67 +24,9 @@ import { scratchDatabase, type TestDatabase } from "../support/database";
 import { type DeliveryReport, type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
 import { runCli } from "../support/process";
 import { CountingSqs } from "./counting-sqs";
+import { type Figures, table } from "./figures";
+import { type Options, readOptions } from "./options";
 import { cpuMs, peakRssMb } from "./process-stats";
-
-interface Options {
-  jobs: number;
-  latencyMs: number;
-  concurrency: number;
-  db: boolean;
-  baselineJobs: number;
-  json?: string;
-  cpuProf?: string;
-  logLevel: string;
-  nodeOptions: string[];
-  deliveryCheckSeconds: number;
-}
-
-export interface Figures {
-  label: string;
-  concurrency: number;
-  jobs: number;
-  messagesPerSecond: number;
-  cpuMsPerMessage: number;
-  peakRssMb: number;
-  sqsRequestsPerMessage: number;
-  solapiRequestsPerMessage: number;
-  /** Delivery checks: list requests per message, and from the last delete to the last result recorded. */
-  listRequestsPerMessage: number;
-  resultsAfterLastDeleteMs: number;
-  startupToFirstPollMs: number;
-  sigtermToExitMs: number;
-  slowestSendMs: number;
-}
-
-function readOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      jobs: { type: "string", default: "5000" },
-      "latency-ms": { type: "string", default: "150" },
-      concurrency: { type: "string", default: "50" },
-      db: { type: "boolean", default: true },
-      "no-db": { type: "boolean", default: false },
-      "baseline-jobs": { type: "string", default: "200" },
-      json: { type: "string" },
-      "cpu-prof": { type: "string" },
-      "log-level": { type: "string", default: "info" },
-      "node-options": { type: "string", default: "" },
-      "delivery-check-seconds": { type: "string", default: "1" },
-    },
-  });
-  return {
-    jobs: Number(values.jobs),
-    latencyMs: Number(values["latency-ms"]),
-    concurrency: Number(values.concurrency),
-    db: values.db && !values["no-db"],
-    baselineJobs: Number(values["baseline-jobs"]),
-    json: values.json,
-    cpuProf: values["cpu-prof"],
-    logLevel: values["log-level"],
-    nodeOptions: values["node-options"].split(" ").filter(Boolean),
-    deliveryCheckSeconds: Number(values["delivery-check-seconds"]),
-  };
-}
 
 const TENANT = 1;
 
@@ -206,37 +147,6 @@ async function measure(label: string, concurrency: number, jobs: number, service
     sigtermToExitMs: at - termAt,
     slowestSendMs: options.latencyMs,
   };
-}
-
-const ROWS: [keyof Figures, string, (value: number) => string, "higher" | "lower"][] = [
-  ["messagesPerSecond", "messages per second (steady state)", (v) => v.toFixed(1), "higher"],
-  ["cpuMsPerMessage", "worker CPU ms per message", (v) => v.toFixed(3), "lower"],
-  ["peakRssMb", "peak RSS of the worker, MB", (v) => v.toFixed(1), "lower"],
-  ["sqsRequestsPerMessage", "SQS requests per message", (v) => v.toFixed(3), "lower"],
-  ["solapiRequestsPerMessage", "Solapi requests per message", (v) => v.toFixed(3), "lower"],
-  ["listRequestsPerMessage", "Solapi list requests per message (delivery checks)", (v) => v.toFixed(4), "lower"],
-  ["resultsAfterLastDeleteMs", "last delivery result after the last delete, ms", (v) => v.toFixed(0), "lower"],
-  ["startupToFirstPollMs", "start-up to first poll, ms", (v) => v.toFixed(0), "lower"],
-  ["sigtermToExitMs", "SIGTERM to exit, ms (sends in flight)", (v) => v.toFixed(0), "lower"],
-];
-
-function table(worker: Figures, baseline: Figures): string {
-  const head = [
-    "figure",
-    `worker (${worker.concurrency} in flight, ${worker.jobs} jobs)`,
-    `baseline (1 in flight, ${baseline.jobs} jobs)`,
-    "ratio",
-  ];
-  const lines = ROWS.map(([key, name, format, better]) => {
-    const ours = worker[key] as number;
-    const theirs = baseline[key] as number;
-    const ratio = better === "higher" ? ours / theirs : theirs / ours;
-    const compared = Number.isFinite(ratio) && ratio > 0 ? `${ratio.toFixed(1)}× ${better === "higher" ? "faster" : "less"}` : "—";
-    return [name, format(ours), format(theirs), compared];
-  });
-  const widths = head.map((_, column) => Math.max(...[head, ...lines].map((row) => row[column]!.length)));
-  const render = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
-  return [render(head), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...lines.map(render)].join("\n");
 }
 
 async function main(): Promise<void> {

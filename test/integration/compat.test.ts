@@ -2,27 +2,18 @@
  * Drop-in compatibility: the bodies the Python producer (academy-backend,
  * apps/support/messaging/sqs_queue.py) writes, sent through the real worker — the consumer on SQS
  * semantics, the real solapi SDK against the fake Solapi — with the exact Solapi message each one
- * produces. Then what the Python worker accepted leniently, and what is still poison.
+ * produces.
  *
  * The Python producer writes no business_idempotency_key: a job's key is its SQS MessageId, and
  * that is what its Solapi message carries in customFields.jobKey (with customFields.tenantId, "12").
  */
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
-import type { JobReport } from "../../worker/src/consumer/consumer";
-import { UNREACHABLE_RECIPIENT } from "../../worker/src/job";
 import { SENDER } from "../support/config";
-import { type FakeSolapi, type SentMessage, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
-import { receiveAll, sendBody, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
-import { startTestWorker, type TestWorker } from "../support/worker";
+import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
+import { PARENT, pythonBody, usePythonProducerSuite } from "../support/python-producer";
 
-/** `timezone.now().isoformat()`: microseconds and +00:00. */
-const CREATED_AT = "2026-11-30T06:12:45.123456+00:00";
-const PARENT = "01012345678";
 const PF_ID = "KA01PF-TEST";
 const DEFAULT_TEMPLATE = "KA01TP-TEST";
-/** What sqs_queue.py writes for every job (`sender` stripped or None); each case adds its mode's fields. */
-const pythonBody = (fields: Record<string, unknown>) => ({ tenant_id: 12, to: PARENT, sender: null, created_at: CREATED_AT, ...fields });
 
 /** A `both` job's first message: the AlimTalk, with its text as Solapi's substitute SMS. */
 const alimtalkWithSubstitute = (key: string, text: string, templateId: string, variables: Record<string, string>) => ({
@@ -39,51 +30,8 @@ const LMS_TEXT =
 
 describe("compatibility: the Python producer's bodies through the worker", function () {
   this.timeout(60_000);
-  let sqs: TestSqs;
-  let fake: FakeSolapi;
-  let queues: TestQueues;
-  let worker: TestWorker | undefined;
-
-  useQueueServices((services) => ({ sqs, fake, queues } = services));
-  async function stopWorker(): Promise<void> {
-    await worker?.stop();
-    worker = undefined;
-  }
-  afterEach(async () => {
-    await stopWorker();
-  });
-
-  /** Enqueues each body as the Python producer does (one send_message each); their SQS MessageIds, in order. */
-  async function enqueue(bodies: unknown[], options: { messageGroupId?: (body: unknown) => string } = {}): Promise<string[]> {
-    const ids: string[] = [];
-    for (const body of bodies) {
-      if (!options.messageGroupId) {
-        ids.push(await sendBody(sqs.client, queues.queueUrl, body));
-        continue;
-      }
-      const sent = await sqs.client.send(
-        new SendMessageCommand({
-          QueueUrl: queues.queueUrl,
-          MessageBody: JSON.stringify(body),
-          MessageGroupId: options.messageGroupId(body),
-        }),
-      );
-      ids.push(sent.MessageId!);
-    }
-    return ids;
-  }
-
-  /** Runs the worker until every one of `keys` has an outcome. */
-  async function deliver(keys: string[]): Promise<Map<string, JobReport>> {
-    worker = await startTestWorker(fake, sqs, queues);
-    const reports = await worker.waitForReports(keys.length, (report) => keys.includes(report.key));
-    return new Map(reports.map((report) => [report.key, report]));
-  }
-
-  /** Every Solapi message sent for a job, in the order of the requests that carried them. */
-  function messagesFor(key: string): SentMessage[] {
-    return fake.sendRequests.flatMap((request) => (request.body?.messages ?? []).filter((message) => message.customFields?.jobKey === key));
-  }
+  const suite = usePythonProducerSuite();
+  const { enqueue, deliver, messagesFor } = suite;
 
   describe("each body the Python producer writes, and the exact Solapi message it becomes", () => {
     it("sms, sender null: an SMS from SOLAPI_SENDER", async () => {
@@ -99,7 +47,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
           customFields: { jobKey: key, tenantId: "12" },
         },
       ]);
-      const [request] = fake.sendRequests;
+      const [request] = suite.fake.sendRequests;
       expect(request!.signatureValid).to.equal(true);
       expect(request!.body).to.deep.include({ allowDuplicates: true, showMessageList: true });
     });
@@ -187,7 +135,7 @@ describe("compatibility: the Python producer's bodies through the worker", funct
         alimtalkWithSubstitute(key!, text, `${UNAPPROVED_TEMPLATE_PREFIX}-CLINIC`, { "#{name}": "홍길동" }),
         { to: PARENT, from: SENDER, text, type: "SMS", customFields: { jobKey: key, tenantId: "12" } },
       ]);
-      expect(fake.sendRequests).to.have.length(2);
+      expect(suite.fake.sendRequests).to.have.length(2);
     });
 
     it("the Python producer's bodies with MessageGroupId = tenant (fair queues) on a standard queue: each sent once", async () => {
@@ -198,79 +146,6 @@ describe("compatibility: the Python producer's bodies through the worker", funct
       const reports = await deliver(keys);
       expect([...reports.values()].map((report) => report.outcome.kind)).to.deep.equal(["sent", "sent", "sent", "sent"]);
       for (const key of keys) expect(messagesFor(key), key).to.have.length(1);
-    });
-  });
-
-  describe("lenient where the Python worker was", () => {
-    it("message_mode padded or in capitals, or empty (then from use_alimtalk_first); tenant_id as a string", async () => {
-      const text = "[한빛학원] 출석 알림";
-      const [padded, capitals, emptyWithFlag, emptyAlone, stringTenant] = await enqueue([
-        pythonBody({ text, message_mode: " sms " }),
-        pythonBody({ text, message_mode: "ALIMTALK" }),
-        pythonBody({ text, message_mode: "", use_alimtalk_first: true }),
-        pythonBody({ text, message_mode: "" }),
-        pythonBody({ text, tenant_id: "34", message_mode: "sms" }),
-      ]);
-      const reports = await deliver([padded!, capitals!, emptyWithFlag!, emptyAlone!, stringTenant!]);
-      const channelOf = (key: string) => messagesFor(key).map((message) => message.type);
-      expect(channelOf(padded!)).to.deep.equal(["SMS"]);
-      expect(channelOf(capitals!)).to.deep.equal(["ATA"]);
-      expect(messagesFor(capitals!)[0]!.kakaoOptions!.disableSms).to.equal(true);
-      expect(channelOf(emptyWithFlag!)).to.deep.equal(["ATA"]);
-      expect(messagesFor(emptyWithFlag!)[0]!.kakaoOptions!.disableSms).to.equal(false);
-      expect(channelOf(emptyAlone!)).to.deep.equal(["SMS"]);
-      expect(reports.get(stringTenant!)!).to.include({ tenantId: 34 });
-      expect(channelOf(stringTenant!)).to.deep.equal(["SMS"]);
-    });
-
-    it("a landline or otherwise unreachable `to`: a permanent failure with its reason, deleted, nothing sent, no DLQ", async () => {
-      const text = "[한빛학원] 출석 알림";
-      const [landline, representative, good] = await enqueue([
-        pythonBody({ text, message_mode: "sms", to: "02-123-4567" }),
-        pythonBody({ text, message_mode: "sms", to: "1588-1234" }),
-        pythonBody({ text, message_mode: "sms" }),
-      ]);
-      const reports = await deliver([landline!, representative!, good!]);
-      for (const key of [landline!, representative!]) {
-        expect(reports.get(key)!.outcome, key).to.deep.equal({ kind: "failed", reason: UNREACHABLE_RECIPIENT });
-        expect(reports.get(key)!.action, key).to.deep.equal({ action: "delete" });
-        expect(messagesFor(key), key).to.deep.equal([]);
-      }
-      expect(messagesFor(good!)).to.have.length(1);
-      const failed = worker!.logLines().find((line) => line.message === "job failed" && line.job === landline);
-      expect(failed).to.include({ reason: UNREACHABLE_RECIPIENT, tenant_id: 12 });
-      await stopWorker();
-      expect(await receiveAll(sqs.client, queues.queueUrl)).to.deep.equal([]);
-      expect(await receiveAll(sqs.client, queues.deadLetterQueueUrl)).to.deep.equal([]);
-    });
-  });
-
-  describe("still poison: to the DLQ at once with every bad field named", () => {
-    it("no text, no to, not JSON, not an object", async () => {
-      const poison: [unknown, string][] = [
-        [{ tenant_id: 12, to: PARENT, sender: null, created_at: CREATED_AT, message_mode: "sms" }, "invalid job: text: is required"],
-        [{ tenant_id: 12, text: "안내", sender: null, message_mode: "sms" }, "invalid job: to: is required"],
-        [
-          { tenant_id: "twelve", to: "02-123-4567", text: "  ", message_mode: "fax" },
-          "invalid job: tenant_id: must be an integer; to: must be a Korean mobile number (01X, then 7 or 8 digits); text: must not be empty; message_mode: must be one of sms, alimtalk, both",
-        ],
-        ["{'tenant_id': 12, 'to': '01012345678'}", "invalid job: body: is not JSON"],
-        [[{ tenant_id: 12, to: PARENT, text: "안내" }], "invalid job: body: must be a JSON object"],
-        ["null", "invalid job: body: must be a JSON object"],
-      ];
-      const keys = await enqueue(poison.map(([body]) => body));
-      const reports = await deliver(keys);
-      for (const key of keys) expect(reports.get(key)!.action.action, key).to.equal("dead-letter");
-      expect(fake.sendRequests).to.deep.equal([]);
-      await stopWorker();
-      const dead = await receiveAll(sqs.client, queues.deadLetterQueueUrl);
-      const reasonById = new Map(dead.map((message) => [message.MessageId ?? "", message.MessageAttributes?.error?.StringValue]));
-      const reasonByBody = new Map(dead.map((message) => [message.Body, message.MessageAttributes?.error?.StringValue]));
-      expect(dead).to.have.length(poison.length);
-      poison.forEach(([body, reason], index) => {
-        const found = reasonById.get(keys[index]!) ?? reasonByBody.get(typeof body === "string" ? body : JSON.stringify(body));
-        expect(found, JSON.stringify(body)).to.equal(reason);
-      });
     });
   });
 });

@@ -48,6 +48,11 @@ export function workerEnv(fake: FakeSolapi, sqsEndpoint: string, queueUrl: strin
   };
 }
 
+/** A database command's environment (migrate, trace, rehash): DATABASE_URL and the recipient key of every worker the tests start. */
+export function commandEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, DATABASE_URL: databaseUrl, MESSAGING_RECIPIENT_HASH_SECRET: RECIPIENT_HASH_SECRET, ...extra };
+}
+
 /** A logger whose lines the test can read. */
 export function capturingLogger(secrets: string[] = []): { log: Logger; lines: () => Record<string, unknown>[] } {
   const stream = new PassThrough();

@@ -10,24 +10,11 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { type DeliveryReport, type ListFault, listPage } from "./fake-solapi-list";
+import { type AcceptedMessage, defaultRefusal, type Refusal, register, type SentMessage } from "./fake-solapi-messages";
 
-export interface SentMessage {
-  to: string;
-  from?: string;
-  type?: string;
-  text?: string;
-  subject?: string;
-  kakaoOptions?: { pfId?: string; templateId?: string; variables?: Record<string, string>; disableSms?: boolean };
-  replacements?: Record<string, unknown>[];
-  customFields?: Record<string, string>;
-}
-
-export interface AcceptedMessage extends SentMessage {
-  messageId: string;
-  groupId: string;
-  jobKey?: string;
-  acceptedAt: number;
-}
+export type { DeliveryReport, ListFault } from "./fake-solapi-list";
+export { type AcceptedMessage, type Refusal, type SentMessage, UNAPPROVED_TEMPLATE_PREFIX } from "./fake-solapi-messages";
 
 export interface RecordedRequest {
   method: string;
@@ -53,45 +40,12 @@ export type Behaviour =
   /** Accepts the messages and never answers (a worker killed at that moment leaves them unrecorded). */
   | { kind: "accept-then-hang" };
 
-export interface Refusal {
-  statusCode: string;
-  statusMessage: string;
-}
-
-/** A message's delivery result, as the list will show it. */
-export interface DeliveryReport {
-  /** The final code: 4000 delivered, 3xxx a carrier or Kakao failure… */
-  statusCode: string;
-  /** Until this long after acceptance the list shows 3000 (with the carrier). */
-  afterMs?: number;
-  /** The AlimTalk was replaced by Solapi's substitute of this type: `replacement: true`, and this `type`. */
-  substitute?: "SMS" | "LMS";
-}
-
-/**
- * How the list misbehaves: `unreadable` answers 200 with a body the SDK rejects; `omit` leaves every
- * message out; `no-status` lists them without a status code; `hang` never answers.
- */
-export type ListFault = "unreadable" | "omit" | "no-status" | "hang";
-
 export interface FakeSolapiOptions {
   latencyMs?: number;
   /** Refuses single messages at registration (partial failures land in failedMessageList). */
   refuse?: (message: SentMessage) => Refusal | undefined;
   /** Each accepted message's delivery result; default 4000 at once. */
   report?: (message: AcceptedMessage) => DeliveryReport;
-}
-
-const JOB_KEY_FIELD = "jobKey";
-
-/** AlimTalk templates whose id starts with this are refused like an unapproved template. */
-export const UNAPPROVED_TEMPLATE_PREFIX = "UNAPPROVED";
-
-export function defaultRefusal(message: SentMessage): Refusal | undefined {
-  if (message.type === "ATA" && message.kakaoOptions?.templateId?.startsWith(UNAPPROVED_TEMPLATE_PREFIX)) {
-    return { statusCode: "1042", statusMessage: "템플릿이 승인되지 않았습니다" };
-  }
-  return undefined;
 }
 
 export class FakeSolapi {
@@ -212,7 +166,7 @@ export class FakeSolapi {
       if (this.listStatus) return json(response, this.listStatus, { errorCode: "FakeListFailure", errorMessage: "list unavailable" });
       if (this.listFault === "hang") return;
       if (this.listFault === "unreadable") return json(response, 200, { messageList: [{ statusCode: 4000 }] });
-      return this.answerList(new URL(path, this.url), response);
+      return json(response, 200, listPage(this.accepted, new URL(path, this.url).searchParams, this));
     }
     json(response, 404, { errorCode: "NotFound", errorMessage: path });
   }
@@ -232,34 +186,8 @@ export class FakeSolapi {
       });
     }
     const groupId = this.id("G");
-    const failed: Record<string, unknown>[] = [];
-    const listed: Record<string, unknown>[] = [];
-    for (const message of messages) {
-      const refusal = this.refuse(message);
-      const entry = {
-        messageId: this.id("M"),
-        to: message.to,
-        from: message.from ?? "",
-        type: message.type ?? "SMS",
-        country: "82",
-        accountId: "FAKE",
-        customFields: message.customFields,
-        statusCode: refusal?.statusCode ?? "2000",
-        statusMessage: refusal?.statusMessage ?? "정상 접수(이통사로 접수 예정)",
-      };
-      if (refusal) {
-        failed.push(entry);
-        continue;
-      }
-      listed.push(entry);
-      this.accepted.push({
-        ...message,
-        messageId: entry.messageId,
-        groupId,
-        jobKey: message.customFields?.[JOB_KEY_FIELD],
-        acceptedAt: Date.now(),
-      });
-    }
+    const { failed, listed, accepted } = register(messages, groupId, this.refuse, (prefix) => this.id(prefix));
+    this.accepted.push(...accepted);
     if (behaviour.kind === "drop-after-accept") {
       response.socket?.destroy();
       return;
@@ -281,57 +209,6 @@ export class FakeSolapi {
         count: { total: messages.length, registeredSuccess: listed.length, registeredFailed: failed.length },
       },
       messageList: listed,
-    });
-  }
-
-  /** Where a message stands now, as Solapi's list shows it. */
-  private listEntry(message: AcceptedMessage): Record<string, unknown> {
-    const report = this.report(message);
-    const final = Date.now() - message.acceptedAt >= (report.afterMs ?? 0);
-    const replaced = final && report.substitute !== undefined && message.type === "ATA";
-    const statusCode = final ? report.statusCode : "3000";
-    return {
-      messageId: message.messageId,
-      groupId: message.groupId,
-      to: message.to,
-      from: message.from ?? null,
-      type: replaced ? report.substitute : (message.type ?? "SMS"),
-      status: final ? (statusCode === "4000" ? "COMPLETE" : "FAILED") : "SENDING",
-      statusCode: this.listFault === "no-status" ? null : statusCode,
-      replacement: replaced,
-      customFields: message.customFields ?? null,
-      dateCreated: new Date(message.acceptedAt).toISOString(),
-    };
-  }
-
-  /** Filters as Solapi documents them; pages of `limit` (default 20), continued from `startKey`. */
-  private answerList(url: URL, response: ServerResponse): void {
-    const query = url.searchParams;
-    const ids = new Set([...query.getAll("messageIds"), ...query.getAll("messageId")]);
-    const since = query.get("startDate");
-    const sinceMs = since ? Date.parse(since) : 0;
-    const found = this.accepted.filter(
-      (message) =>
-        (!query.get("to") || message.to === query.get("to")) &&
-        (!query.get("groupId") || message.groupId === query.get("groupId")) &&
-        (ids.size === 0 || ids.has(message.messageId)) &&
-        message.acceptedAt >= sinceMs - 1000,
-    );
-    const limit = Math.min(500, Number(query.get("limit") ?? 20) || 20);
-    const startKey = query.get("startKey");
-    const first = startKey
-      ? Math.max(
-          0,
-          found.findIndex((message) => message.messageId === startKey),
-        )
-      : 0;
-    const page = this.listFault === "omit" ? [] : found.slice(first, first + limit);
-    const next = found[first + limit];
-    json(response, 200, {
-      startKey: startKey ?? null,
-      nextKey: this.listFault === "omit" ? null : (next?.messageId ?? null),
-      limit,
-      messageList: Object.fromEntries(page.map((message) => [message.messageId, this.listEntry(message)])),
     });
   }
 }

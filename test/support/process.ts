@@ -58,3 +58,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, nodeOptions: stri
     },
   };
 }
+
+/** Runs a command of the built CLI to its end: its exit code, its stdout lines joined, its stderr. */
+export async function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const command = runCli(args, env);
+  const { code } = await command.exited;
+  return { code, stdout: command.stdout.join("\n"), stderr: command.stderr.join("") };
+}

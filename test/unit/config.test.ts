@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { ConfigError, loadConfig, loadDatabaseConfig } from "../../worker/src/config";
+import { loadDatabaseConfig } from "../../worker/src/cli/database-config";
+import { ConfigError, loadConfig } from "../../worker/src/config";
 
 const live = { SOLAPI_API_KEY: "NCSKEY", SOLAPI_API_SECRET: "very-secret-value", SOLAPI_SENDER: "0212345678" };
 

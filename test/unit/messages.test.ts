@@ -20,8 +20,8 @@ describe("Solapi message building", () => {
       expect(textChannel("a".repeat(90))).to.equal("sms");
       expect(textChannel("a".repeat(91))).to.equal("lms");
       expect(textChannel("가".repeat(45))).to.equal("sms");
-      expect(textChannel("가".repeat(44) + "ab")).to.equal("sms");
-      expect(textChannel("가".repeat(45) + "a")).to.equal("lms");
+      expect(textChannel(`${"가".repeat(44)}ab`)).to.equal("sms");
+      expect(textChannel(`${"가".repeat(45)}a`)).to.equal("lms");
     });
 
     it("sends text with emoji or characters outside KS X 1001 as LMS, which SMS would refuse (1029)", () => {
@@ -47,7 +47,7 @@ describe("Solapi message building", () => {
     expect(lmsSubject("\n[한빛학원] 12월 수업 일정 안내\n본문")).to.equal("[한빛학원] 12월 수업 일정 안내");
     const subject = lmsSubject("가".repeat(30));
     expect(subject).to.equal("가".repeat(20));
-    expect(measureText(lmsSubject("a" + "가".repeat(30))).bytes).to.equal(39);
+    expect(measureText(lmsSubject(`a${"가".repeat(30)}`)).bytes).to.equal(39);
     expect(lmsSubject("본문", "😀 공지 😀")).to.equal("공지");
   });
 

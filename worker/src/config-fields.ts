@@ -2,7 +2,9 @@
  * How one environment variable's text becomes a value, as zod schemas: trimmed, blank meaning the
  * default, and a bad value reported with what was expected (config.ts names the variable).
  */
+import { existsSync } from "node:fs";
 import { z } from "zod";
+import { DatabaseUrlError, parseDatabaseUrl } from "./store/database-url";
 
 export const optionalText = z
   .string()
@@ -64,3 +66,19 @@ export function oneOf<const T extends readonly string[]>(values: T, fallback: T[
       return z.NEVER;
     });
 }
+
+/** DATABASE_URL with its TLS options checked; a problem never echoes the value: it carries a password. */
+export const databaseUrl = optionalText.superRefine((value, ctx) => {
+  if (value === undefined) return;
+  try {
+    const { tls } = parseDatabaseUrl(value);
+    if (tls.ca && tls.ca !== "rds" && !existsSync(tls.ca)) ctx.addIssue({ code: "custom", message: `ssl-ca: no file at ${tls.ca}` });
+  } catch (error) {
+    if (!(error instanceof DatabaseUrlError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+  }
+});
+
+/** Each problem as "<variable> <what is wrong>". */
+export const describeIssues = (error: z.ZodError | undefined) =>
+  (error?.issues ?? []).map((issue) => `${issue.path.join(".")} ${issue.message}`);

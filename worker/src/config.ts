@@ -1,8 +1,10 @@
-import { createHmac } from "node:crypto";
-import { existsSync } from "node:fs";
+/**
+ * The worker's environment (CONTRACT §3), parsed once: every bad variable named at once, and the
+ * rules across variables (live mode's credentials, no mock mode with a database, the local stack).
+ */
 import { z } from "zod";
-import { flag, httpUrl, integer, oneOf, optionalText } from "./config-fields";
-import { DatabaseUrlError, parseDatabaseUrl } from "./store/database-url";
+import { databaseUrl, describeIssues, flag, httpUrl, integer, oneOf, optionalText } from "./config-fields";
+import { type RecipientKeySource, recipientHashKey, recipientHashSecret } from "./recipient-key";
 
 /** Exit code for a configuration the worker refuses to start with (CONTRACT §3). */
 export const CONFIG_EXIT_CODE = 2;
@@ -81,7 +83,10 @@ const MOCK_API_KEY = "MOCK-API-KEY";
 const MOCK_API_SECRET = "MOCK-API-SECRET";
 /** Mock mode's sender when SOLAPI_SENDER is not set, so that jobs written with `"sender": null` go out (mock). */
 export const MOCK_DEFAULT_SENDER = "0212345678";
-/** The local endpoint's long-poll wait: the emulator holds a poll for 10 messages until the wait ends (sqs.md A.1 7c). */
+/**
+ * The local endpoint's long-poll wait: the emulator answers a receive for 10 messages only once 10
+ * are there or the wait is over, so on a quiet queue every job waits the whole wait.
+ */
 const LOCAL_WAIT_SECONDS = 1;
 
 /** Whether the environment gives the AWS SDK credentials of its own (keys, a profile, a task or web-identity role). */
@@ -94,27 +99,6 @@ export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
     "AWS_WEB_IDENTITY_TOKEN_FILE",
   ].some((name) => Boolean(env[name]?.trim()));
 }
-
-const databaseUrl = optionalText.superRefine((value, ctx) => {
-  if (value === undefined) return;
-  try {
-    // Messages never echo the value: it carries a password.
-    const { tls } = parseDatabaseUrl(value);
-    if (tls.ca && tls.ca !== "rds" && !existsSync(tls.ca)) ctx.addIssue({ code: "custom", message: `ssl-ca: no file at ${tls.ca}` });
-  } catch (error) {
-    if (!(error instanceof DatabaseUrlError)) throw error;
-    ctx.addIssue({ code: "custom", message: error.message });
-  }
-});
-
-/** Shorter keys are guessable; 32 random bytes (`openssl rand -hex 32`) is what the docs ask for. */
-const MIN_RECIPIENT_HASH_SECRET = 16;
-
-const recipientHashSecret = optionalText.superRefine((value, ctx) => {
-  if (value !== undefined && value.length < MIN_RECIPIENT_HASH_SECRET) {
-    ctx.addIssue({ code: "custom", message: `must be at least ${MIN_RECIPIENT_HASH_SECRET} characters (e.g. \`openssl rand -hex 32\`)` });
-  }
-});
 
 const environmentSchema = z.object({
   SOLAPI_API_KEY: optionalText,
@@ -173,7 +157,12 @@ function combinationProblems(env: NodeJS.ProcessEnv): string[] {
   return problems;
 }
 
-const describeIssues = (error: z.ZodError | undefined) => (error?.issues ?? []).map((issue) => `${issue.path.join(".")} ${issue.message}`);
+/** Live mode's credential, or mock mode's stand-in when it is not set (live mode without it is a problem named above). */
+function credential(value: string | undefined, mock: boolean, standIn: string, name: string): string {
+  if (value !== undefined) return value;
+  if (mock) return standIn;
+  throw new ConfigError([`${name} is required unless SOLAPI_MOCK=true`]);
+}
 
 /**
  * Reads every variable of CONTRACT §3 at once. Throws a ConfigError naming every bad variable,
@@ -186,8 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const mock = e.SOLAPI_MOCK || e.DEBUG;
   const queueName = e.MESSAGING_SQS_QUEUE_NAME ?? "academy-messaging-jobs";
-  const apiKey = mock ? (e.SOLAPI_API_KEY ?? MOCK_API_KEY) : e.SOLAPI_API_KEY!;
-  const apiSecret = mock ? (e.SOLAPI_API_SECRET ?? MOCK_API_SECRET) : e.SOLAPI_API_SECRET!;
+  const apiKey = credential(e.SOLAPI_API_KEY, mock, MOCK_API_KEY, "SOLAPI_API_KEY");
+  const apiSecret = credential(e.SOLAPI_API_SECRET, mock, MOCK_API_SECRET, "SOLAPI_API_SECRET");
   const databasePassword = e.DATABASE_URL ? decodeURIComponent(new URL(e.DATABASE_URL).password) : "";
   // Live mode never serves a queue of its own: a worker that sends for real polls a real queue.
   const local = mock && !e.AWS_ENDPOINT_URL_SQS && !e.MESSAGING_SQS_QUEUE_URL && !hasAwsCredentials(env);
@@ -232,38 +221,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       (value) => value.length >= 4,
     ),
   };
-}
-
-export type RecipientKeySource = "MESSAGING_RECIPIENT_HASH_SECRET" | "SOLAPI_API_SECRET";
-
-/**
- * The key of the send log's recipient digests: MESSAGING_RECIPIENT_HASH_SECRET (what a deployed stack
- * sets). A worker started with CONTRACT §3's variables alone still starts: the key is then derived from
- * SOLAPI_API_SECRET, which is not in the database either — but rotating that secret would orphan the
- * older digests, so the worker says so at start-up (worker.ts).
- */
-function recipientHashKey(e: { MESSAGING_RECIPIENT_HASH_SECRET?: string; SOLAPI_API_SECRET?: string }): {
-  recipientHashSecret?: string;
-  recipientHashKeySource?: RecipientKeySource;
-} {
-  if (e.MESSAGING_RECIPIENT_HASH_SECRET)
-    return { recipientHashSecret: e.MESSAGING_RECIPIENT_HASH_SECRET, recipientHashKeySource: "MESSAGING_RECIPIENT_HASH_SECRET" };
-  if (!e.SOLAPI_API_SECRET) return {};
-  const derived = createHmac("sha256", e.SOLAPI_API_SECRET).update("academy-messaging recipient hash key v1").digest("hex");
-  return { recipientHashSecret: derived, recipientHashKeySource: "SOLAPI_API_SECRET" };
-}
-
-export interface DatabaseCommandConfig {
-  databaseUrl?: string;
-  recipientHashSecret?: string;
-  recipientHashKeySource?: RecipientKeySource;
-}
-
-/** What the database commands (migrate, trace, rehash) read: the database and the recipient key, nothing of SQS. */
-export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseCommandConfig {
-  const parsed = z
-    .object({ DATABASE_URL: databaseUrl, MESSAGING_RECIPIENT_HASH_SECRET: recipientHashSecret, SOLAPI_API_SECRET: optionalText })
-    .safeParse(env);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
-  return { databaseUrl: parsed.data.DATABASE_URL, ...recipientHashKey(parsed.data) };
 }

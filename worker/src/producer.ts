@@ -45,10 +45,13 @@ export interface Enqueued {
   body: JobBody;
 }
 
-/** The CONTRACT §1 body for `input`, validated as the worker will validate it. Throws JobValidationError. */
-export function toJobBody(input: EnqueueSmsInput, now: Date = new Date()): JobBody {
+/** A body as producers write it: the key always set, so that the caller knows its job's identity. */
+export type KeyedJobBody = JobBody & { business_idempotency_key: string };
+
+/** The CONTRACT §1 body for `input`, validated as the worker will validate it, its key always set. Throws JobValidationError. */
+export function toJobBody(input: EnqueueSmsInput, now: Date = new Date()): KeyedJobBody {
   const replacements: AlimtalkReplacement[] | undefined = input.templateContext ? buildReplacements(input.templateContext) : undefined;
-  const body: JobBody = {
+  const body: KeyedJobBody = {
     tenant_id: input.tenantId,
     to: input.to,
     text: input.text,
@@ -91,7 +94,10 @@ function queueUrlFor(sqs: SQSClient, options: ProducerOptions): Promise<string> 
   const name = options.queueName ?? process.env.MESSAGING_SQS_QUEUE_NAME ?? "academy-messaging-jobs";
   let url = queueUrls.get(name);
   if (!url) {
-    url = sqs.send(new GetQueueUrlCommand({ QueueName: name })).then((answer) => answer.QueueUrl!);
+    url = sqs.send(new GetQueueUrlCommand({ QueueName: name })).then(({ QueueUrl }) => {
+      if (!QueueUrl) throw new Error(`SQS answered without the URL of ${name}`);
+      return QueueUrl;
+    });
     url.catch(() => queueUrls.delete(name));
     queueUrls.set(name, url);
   }
@@ -111,7 +117,7 @@ export async function enqueueSms(input: EnqueueSmsInput, options: ProducerOption
       ...(input.delaySeconds ? { DelaySeconds: input.delaySeconds } : {}),
     }),
   );
-  return { messageId: MessageId ?? "", idempotencyKey: body.business_idempotency_key!, body };
+  return { messageId: MessageId ?? "", idempotencyKey: body.business_idempotency_key, body };
 }
 
 export interface SendSmsInput {
@@ -141,13 +147,19 @@ export class SendRefusedError extends Error {
 
 let defaultGateway: SolapiGateway | undefined;
 
+/** The gateway sendSms keeps for the process when it is given no settings of its own. */
+function gatewayFromEnvironment(config: SolapiConfig): SolapiGateway {
+  defaultGateway ??= createSolapiGateway(config);
+  return defaultGateway;
+}
+
 /**
  * Sends one SMS (or LMS, by length) now, bypassing the queue: for interactive paths such as a
  * verification code. Throws SolapiRequestError or SendRefusedError; nothing is retried for you.
  */
 export async function sendSms(input: SendSmsInput, options: { solapi?: SolapiConfig } = {}): Promise<SendSmsResult> {
   const config = options.solapi ?? loadConfig().solapi;
-  const gateway = options.solapi ? createSolapiGateway(config) : (defaultGateway ??= createSolapiGateway(config));
+  const gateway = options.solapi ? createSolapiGateway(config) : gatewayFromEnvironment(config);
   const from = input.from ?? config.sender;
   if (!from) throw new SolapiRequestError("permanent", "NoSender", "sendSms needs `from` or SOLAPI_SENDER");
   const key = randomUUID();
@@ -155,7 +167,8 @@ export async function sendSms(input: SendSmsInput, options: { solapi?: SolapiCon
   try {
     const owner = { jobKey: key, tenantId: job.tenantId };
     const outgoing = { id: key, ...owner, ...buildTextMessage({ ...owner, to: job.to, from, text: job.text, subject: job.subject }) };
-    const result = (await gateway.send([outgoing])).get(key)!;
+    const result = (await gateway.send([outgoing])).get(key);
+    if (!result) throw new Error(`the gateway answered nothing for message ${key}`);
     if (result.status === "accepted") return { channel: result.channel, groupId: result.groupId, messageId: result.messageId };
     if (result.status === "refused") throw new SendRefusedError(result.statusCode, result.reason);
     throw result.error;

@@ -94,15 +94,16 @@ function channelOf(report: JobReport): string {
 
 function printSummary(jobs: DemoJob[], reports: Map<string, JobReport>, keys: string[]): boolean {
   const rows = jobs.map((job, index) => {
-    const report = reports.get(keys[index]!);
+    const report = reports.get(keys[index] ?? "");
     const got = report ? channelOf(report) : "(no answer)";
     const ids = report?.outcome.kind === "sent" ? `${report.outcome.groupId} / ${report.outcome.messageId}` : "";
     return { mode: job.label, expected: job.expect, got, ids, ok: got === job.expect };
   });
   const width = (pick: (row: (typeof rows)[number]) => string, title: string) =>
     Math.max(title.length, ...rows.map((row) => pick(row).length));
-  const w = [width((r) => r.mode, "job"), width((r) => r.got, "sent as"), width((r) => r.ids, "group id / message id")];
-  const line = (a: string, b: string, c: string, mark: string) => `${mark} ${a.padEnd(w[0]!)}  ${b.padEnd(w[1]!)}  ${c}`;
+  const modeWidth = width((r) => r.mode, "job");
+  const gotWidth = width((r) => r.got, "sent as");
+  const line = (a: string, b: string, c: string, mark: string) => `${mark} ${a.padEnd(modeWidth)}  ${b.padEnd(gotWidth)}  ${c}`;
   const out = [
     "",
     `Demo: ${jobs.length} jobs to ${maskPhone(PARENT_PHONE)} through the embedded queue, Solapi in mock mode (nothing was sent)`,

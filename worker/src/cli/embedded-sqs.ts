@@ -7,6 +7,6 @@ export type EmbeddedSqs = LocalSqs;
  * must run with no AWS account: the demo and the stress test.
  */
 export function startEmbeddedSqs(names: { queueName: string; dlqName: string }, waitSeconds = 1): Promise<EmbeddedSqs> {
-  // Short waits: the emulator holds a long poll for the full wait unless 10 messages arrive (sqs.md A.1 7c).
+  // Short waits: the emulator holds a long poll for the full wait unless 10 messages arrive.
   return startLocalSqs({ port: 0, host: "127.0.0.1", region: "ap-northeast-2", ...names, waitSeconds });
 }

@@ -4,52 +4,46 @@
  * previous ones; safe to interrupt and to run again.
  */
 import { Presets, SingleBar } from "cli-progress";
-import { recipientHasher } from "../store/recipient";
 import { countRowsFrom, readRehashProgress, rehashRecipients } from "../store/rehash";
-import { withCommandDatabase } from "./database-config";
+import { withRecipientKeyDatabase } from "./database-config";
 
 export function runRehash(): Promise<number> {
-  return withCommandDatabase(
-    "db:rehash",
-    "rehash",
-    async (db, config) => {
-      const progress = await readRehashProgress(db);
-      const remaining = await countRowsFrom(db, progress.nextId);
-      if (remaining === 0) {
-        process.stdout.write(
-          `nothing to rehash: every row up to id ${progress.nextId - 1} was examined (${progress.rowsRehashed} rehashed in all)\n`,
-        );
-        return 0;
-      }
-      const bar = new SingleBar(
-        {
-          format: "rehash [{bar}] {value}/{total} rows  {rehashed} rehashed  {eta_formatted} left",
-          hideCursor: true,
-          stream: process.stderr,
-        },
-        Presets.shades_classic,
+  return withRecipientKeyDatabase("db:rehash", "rehash", async (db, hasher) => {
+    const progress = await readRehashProgress(db);
+    const remaining = await countRowsFrom(db, progress.nextId);
+    if (remaining === 0) {
+      process.stdout.write(
+        `nothing to rehash: every row up to id ${progress.nextId - 1} was examined (${progress.rowsRehashed} rehashed in all)\n`,
       );
-      bar.start(remaining, 0, { rehashed: 0 });
-      const started = Date.now();
-      let rehashed = 0;
-      try {
-        const result = await rehashRecipients(db, recipientHasher(config.recipientHashSecret!), {
-          onBatch: (batch) => {
-            rehashed += batch.rehashed;
-            bar.increment(batch.examined, { rehashed });
-          },
-        });
-        bar.stop();
-        const seconds = (Date.now() - started) / 1000;
-        process.stdout.write(
-          `examined ${result.examined} rows in ${seconds.toFixed(1)} s: ${result.rehashed} unkeyed digests rewritten as keyed ones, ` +
-            `${result.searches} recipients searched for (${((seconds * 1000) / Math.max(1, result.examined)).toFixed(2)} ms a row)\n`,
-        );
-        return 0;
-      } finally {
-        bar.stop();
-      }
-    },
-    { recipientKey: true },
-  );
+      return 0;
+    }
+    const bar = new SingleBar(
+      {
+        format: "rehash [{bar}] {value}/{total} rows  {rehashed} rehashed  {eta_formatted} left",
+        hideCursor: true,
+        stream: process.stderr,
+      },
+      Presets.shades_classic,
+    );
+    bar.start(remaining, 0, { rehashed: 0 });
+    const started = Date.now();
+    let rehashed = 0;
+    try {
+      const result = await rehashRecipients(db, hasher, {
+        onBatch: (batch) => {
+          rehashed += batch.rehashed;
+          bar.increment(batch.examined, { rehashed });
+        },
+      });
+      bar.stop();
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(
+        `examined ${result.examined} rows in ${seconds.toFixed(1)} s: ${result.rehashed} unkeyed digests rewritten as keyed ones, ` +
+          `${result.searches} recipients searched for (${((seconds * 1000) / Math.max(1, result.examined)).toFixed(2)} ms a row)\n`,
+      );
+      return 0;
+    } finally {
+      bar.stop();
+    }
+  });
 }

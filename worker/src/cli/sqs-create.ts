@@ -3,14 +3,14 @@
  * or brings existing ones to them. Names and endpoint come from the worker's environment.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config";
+import { type Config, ConfigError, loadConfig } from "../config";
 import { errorMessage } from "../error-message";
 import { createQueues, QUEUE_DEFAULTS } from "../sqs/admin";
 import { createSqsClient } from "../sqs/client";
 
 export async function runSqsCreate(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  let config;
+  let config: Config;
   try {
     // Creating queues needs no Solapi credentials.
     config = loadConfig({ ...process.env, SOLAPI_MOCK: "true", ...(positionals[0] ? { AWS_REGION: positionals[0] } : {}) });

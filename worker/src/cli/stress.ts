@@ -60,7 +60,7 @@ function readOptions(args: string[]): StressOptions {
 }
 
 function stressBody(runId: string, index: number, mode: StressOptions["mode"]): JobBody {
-  const messageMode = mode === "mixed" ? MESSAGE_MODES[index % MESSAGE_MODES.length]! : mode;
+  const messageMode = mode === "mixed" ? (MESSAGE_MODES[index % MESSAGE_MODES.length] ?? "sms") : mode;
   return toJobBody({
     tenantId: 1 + (index % 5),
     to: `0109999${String(index % 10_000).padStart(4, "0")}`,
@@ -88,7 +88,8 @@ async function enqueue(sqs: SQSClient, queueUrl: string, options: StressOptions,
         return { Id: String(offset), MessageBody: JSON.stringify(body), MessageGroupId: messageGroupIdFor(body) };
       });
       const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-      if (Failed && Failed.length > 0) throw new Error(`SQS refused ${Failed.length} jobs: ${Failed[0]!.Message ?? Failed[0]!.Code}`);
+      const refused = Failed?.[0];
+      if (Failed && refused) throw new Error(`SQS refused ${Failed.length} jobs: ${refused.Message ?? refused.Code}`);
       bar.increment(entries.length);
     }
   };

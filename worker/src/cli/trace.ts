@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { ConfigError, loadConfig } from "../config";
+import { type Config, ConfigError, loadConfig } from "../config";
 import { checkLeaseMs, checkNow } from "../delivery/checker";
 import { describeStatusCode } from "../delivery/codes";
 import { checkPolicy } from "../delivery/decide";
@@ -13,10 +13,9 @@ import { normalizePhone } from "../job";
 import { createLogger, maskPhone } from "../log";
 import { createSolapiGateway } from "../solapi/client";
 import type { Db } from "../store/pool";
-import { recipientHasher } from "../store/recipient";
-import { type TraceDelivery, type TraceRow, traceRecipient } from "../store/trace";
+import { type TraceDelivery, type TraceQuery, type TraceRow, traceRecipient } from "../store/trace";
 import { formatKoreanTime } from "../templates";
-import { withCommandDatabase } from "./database-config";
+import { withRecipientKeyDatabase } from "./database-config";
 
 const USAGE = "usage: npm run trace -- --to 01012345678 [--tenant N] [--since 7d|24h|30m|2026-11-01] [--limit 50] [--refresh]";
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -24,7 +23,8 @@ const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 /** `7d`, `24h`, `30m` before now, or a date. */
 export function parseSince(text: string, now: Date = new Date()): Date {
   const relative = /^(\d+)([mhd])$/.exec(text.trim());
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!);
+  const unitMs = relative ? UNITS[relative[2] ?? ""] : undefined;
+  if (relative && unitMs !== undefined) return new Date(now.getTime() - Number(relative[1]) * unitMs);
   const absolute = new Date(text);
   if (Number.isNaN(absolute.getTime())) throw new Error(`--since: "${text}" is neither a duration (7d, 24h, 30m) nor a date`);
   return absolute;
@@ -86,7 +86,7 @@ function render(rows: TraceRow[]): string {
 async function refresh(db: Db, rows: readonly TraceRow[]): Promise<string> {
   const pending = rows.filter((row) => row.status === "SENT" && row.delivery.status === null).map((row) => row.id);
   if (pending.length === 0) return "refresh: every sent message already has its result";
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
@@ -112,7 +112,7 @@ async function refresh(db: Db, rows: readonly TraceRow[]): Promise<string> {
 }
 
 export async function runTrace(args: string[]): Promise<number> {
-  let query;
+  let query: TraceQuery;
   let wantsRefresh = false;
   try {
     const { values } = parseArgs({
@@ -134,27 +134,21 @@ export async function runTrace(args: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  return withCommandDatabase(
-    "trace",
-    "trace",
-    async (db, config) => {
-      const hasher = recipientHasher(config.recipientHashSecret!);
-      let rows = await traceRecipient(db, hasher, query);
-      if (wantsRefresh) {
-        process.stdout.write(`${await refresh(db, rows)}\n`);
-        rows = await traceRecipient(db, hasher, query);
-      }
-      const who = `${maskPhone(query.phone)}${query.tenantId ? ` (tenant ${query.tenantId})` : ""}`;
-      if (rows.length === 0) {
-        process.stdout.write(`no jobs for ${who} since ${seoulTime(query.since)} KST\n`);
-        return 0;
-      }
-      process.stdout.write(
-        `${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`,
-      );
-      process.stdout.write(`${render(rows)}\n`);
+  return withRecipientKeyDatabase("trace", "trace", async (db, hasher) => {
+    let rows = await traceRecipient(db, hasher, query);
+    if (wantsRefresh) {
+      process.stdout.write(`${await refresh(db, rows)}\n`);
+      rows = await traceRecipient(db, hasher, query);
+    }
+    const who = `${maskPhone(query.phone)}${query.tenantId ? ` (tenant ${query.tenantId})` : ""}`;
+    if (rows.length === 0) {
+      process.stdout.write(`no jobs for ${who} since ${seoulTime(query.since)} KST\n`);
       return 0;
-    },
-    { recipientKey: true },
-  );
+    }
+    process.stdout.write(
+      `${rows.length} job${rows.length === 1 ? "" : "s"} for ${who} since ${seoulTime(query.since)} KST, newest first\n`,
+    );
+    process.stdout.write(`${render(rows)}\n`);
+    return 0;
+  });
 }

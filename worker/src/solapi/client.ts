@@ -1,6 +1,10 @@
+/**
+ * The Solapi gateway: the one interface through which the pipeline sends, the ledger looks a job's
+ * message up after an uncertain send, and the delivery checker lists results. The SDK does the
+ * signing; routing, deadlines and mock mode are the transport's (transport.ts).
+ */
 import { randomUUID } from "node:crypto";
 import {
-  type DetailGroupMessageResponse,
   type GetMessagesRequest,
   type GetMessagesResponse,
   MessageNotReceivedError,
@@ -9,10 +13,11 @@ import {
 } from "solapi";
 import type { SolapiConfig } from "../config";
 import { maskPhone } from "../log";
-import { classifyMessageStatus, classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
+import { classifySolapiError, type FailureKind, SolapiRequestError } from "./errors";
 import { type Channel, carriesJob, type MessageOwner, type SolapiMessage } from "./messages";
 import { createMockSolapiHandler } from "./mock";
 import { redactMockRequest } from "./mock-redaction";
+import { failedResults, readResponse } from "./send-response";
 import { SendWindows } from "./send-windows";
 import { routeSolapiRequests } from "./transport";
 
@@ -82,55 +87,6 @@ export interface SolapiGateway {
 /** Message ids asked for in one list request: the URL stays a few KB. */
 export const LIST_IDS_PER_REQUEST = 100;
 const MAX_LIST_PAGES = 20;
-
-type FailedEntry = DetailGroupMessageResponse["failedMessageList"][number];
-type ListedEntry = NonNullable<DetailGroupMessageResponse["messageList"]>[number];
-
-function refusal(channel: Channel, groupId: string, entry: FailedEntry): DeliveryResult {
-  const status = classifyMessageStatus(entry.statusCode);
-  return {
-    status: "refused",
-    channel,
-    groupId,
-    statusCode: entry.statusCode,
-    reason: `Solapi refused the ${channel} message: ${entry.statusCode} ${entry.statusMessage}`.trim(),
-    ...status,
-  };
-}
-
-const SOLAPI_TYPE: Record<Channel, string> = { sms: "SMS", lms: "LMS", alimtalk: "ATA" };
-
-/**
- * Per-message answers, matched by the job (tenant and key) each message carried in customFields; a
- * failed entry without customFields is matched by recipient and type instead.
- */
-function readResponse(
-  messages: readonly OutgoingMessage[],
-  groupId: string,
-  failed: readonly FailedEntry[],
-  listed: readonly ListedEntry[],
-) {
-  const unkeyedFailures = failed.filter((entry) => !entry.customFields);
-  const results = new Map<string, DeliveryResult>();
-  for (const outgoing of messages) {
-    let failedEntry = failed.find((entry) => carriesJob(entry.customFields, outgoing));
-    if (!failedEntry && unkeyedFailures.length > 0) {
-      const index = unkeyedFailures.findIndex((entry) => entry.to === outgoing.message.to && entry.type === SOLAPI_TYPE[outgoing.channel]);
-      if (index >= 0) failedEntry = unkeyedFailures.splice(index, 1)[0];
-    }
-    if (failedEntry) {
-      results.set(outgoing.id, refusal(outgoing.channel, groupId, failedEntry));
-      continue;
-    }
-    const messageId = listed.find((entry) => carriesJob(entry.customFields, outgoing))?.messageId ?? "";
-    results.set(outgoing.id, { status: "accepted", channel: outgoing.channel, groupId, messageId });
-  }
-  return results;
-}
-
-function failedResults(messages: readonly OutgoingMessage[], error: SolapiRequestError): Map<string, DeliveryResult> {
-  return new Map(messages.map((message) => [message.id, { status: "failed", channel: message.channel, error } as const]));
-}
 
 export interface GatewayOptions {
   /** Where mock mode shows the requests it did not send. */

@@ -48,7 +48,7 @@ export class SolapiRequestError extends Error {
 }
 
 /**
- * Phases our transport reports in its error message: the SDK keeps only the message (solapi.md §2).
+ * Phases our transport reports in its error message: of a failed `fetch` the SDK keeps only the message.
  * `late`: the send window closed before the request could leave (pipeline/send-window.ts), so it
  * was never sent.
  */
@@ -168,7 +168,7 @@ const BALANCE_STATUS = new Set(["1030", "2230"]);
 const KAKAO_STATUS_FIRST = 1033;
 const KAKAO_STATUS_LAST = 1053;
 
-/** A per-message registration status from `failedMessageList` (solapi.md §2). */
+/** A per-message registration status from `failedMessageList` (a refusal of that message alone, not of the request). */
 export function classifyMessageStatus(statusCode: string): StatusClassification {
   const code = Number(statusCode);
   // 1033–1053: Kakao channel, template or button refused (template not approved, content mismatch).

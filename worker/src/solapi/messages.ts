@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import iconv from "iconv-lite";
 import type { RequestSendOneMessageSchema } from "solapi";
 
-/** Solapi's limits (solapi.md §5): SMS 90 bytes, LMS 2,000 bytes with a 40-byte subject, counted in EUC-KR. */
+/** Solapi's limits, which the SDK does not check: SMS 90 bytes, LMS 2,000 bytes with a 40-byte subject, counted in EUC-KR. */
 export const SMS_MAX_BYTES = 90;
 export const LMS_MAX_BYTES = 2_000;
 export const LMS_SUBJECT_MAX_BYTES = 40;
@@ -45,7 +45,7 @@ function measureCharacter(character: string): CharacterMeasure {
 function encodeCharacter(character: string): CharacterMeasure {
   const encoded = iconv.encode(character, "euc-kr");
   // iconv-lite's euc-kr is CP949; only pairs with both bytes in A1–FE are KS X 1001, the set SMS accepts.
-  const isKsX1001 = encoded.length === 2 && encoded[0]! >= 0xa1 && encoded[1]! >= 0xa1;
+  const isKsX1001 = encoded.length === 2 && encoded.readUInt8(0) >= 0xa1 && encoded.readUInt8(1) >= 0xa1;
   if (isKsX1001) return { bytes: 2, euckr: true };
   const unencodable = encoded.length === 1 && encoded[0] === QUESTION_MARK;
   return { bytes: unencodable ? Buffer.byteLength(character, "utf8") : encoded.length, euckr: false };

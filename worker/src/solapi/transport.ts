@@ -2,8 +2,8 @@ import { performance } from "node:perf_hooks";
 import { TRANSPORT_ERROR_PREFIX, type TransportPhase } from "./errors";
 
 /**
- * The SDK has no base URL, timeout or transport option and calls the global `fetch` on every request
- * (solapi.md §3). This module is that seam: a `fetch` wrapper that routes requests for
+ * The SDK has no base URL, timeout or transport option (its base URL is a private field of each
+ * hidden service) and looks the global `fetch` up on every request. This module is that seam: a `fetch` wrapper that routes requests for
  * https://api.solapi.com by the API key in their Authorization header, so each gateway gets its own
  * origin and deadline, and a mock gateway answers in-process. Requests for other origins, and for
  * keys no gateway registered, pass through untouched.
@@ -37,7 +37,8 @@ export interface SolapiRoute {
 }
 
 const routes = new Map<string, SolapiRoute>();
-let networkFetch: typeof fetch | undefined;
+/** Whether the global wrapper is in place: it is installed once, over the `fetch` it found. */
+let installed = false;
 
 class SolapiTransportError extends Error {
   constructor(phase: TransportPhase, detail: string) {
@@ -61,11 +62,11 @@ function transportFailure(error: unknown, timedOut: boolean, timeoutMs: number):
 }
 
 /** One attempt with one deadline covering connection, headers and body. */
-async function fetchWithDeadline(url: string, init: RequestInit | undefined, timeoutMs: number): Promise<Response> {
+async function fetchWithDeadline(network: typeof fetch, url: string, init: RequestInit | undefined, timeoutMs: number): Promise<Response> {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   try {
-    const response = await networkFetch!(url, { ...init, signal: deadline.signal });
+    const response = await network(url, { ...init, signal: deadline.signal });
     // Read the body here, under the same deadline, so a stalled body cannot hang the SDK.
     const body = await response.arrayBuffer();
     const hasBody = response.status !== 204 && response.status !== 304;
@@ -97,35 +98,37 @@ function routeFor(init: RequestInit | undefined): SolapiRoute | undefined {
   return apiKey ? routes.get(apiKey) : undefined;
 }
 
-async function routingFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-  const url = requestUrl(input);
-  const route = url.startsWith(SOLAPI_ORIGIN) ? routeFor(init) : undefined;
-  if (!route) return networkFetch!(input, init);
-  const path = url.slice(SOLAPI_ORIGIN.length);
-  if (route.handler) {
-    const body = typeof init?.body === "string" ? init.body : undefined;
-    return route.handler({ method: init?.method ?? "GET", path, body });
-  }
-  // Checked here, right before the request is handed to the network, after the SDK's own
-  // asynchronous preparation: a pause anywhere before this point is caught.
-  const startBy = typeof init?.body === "string" ? route.startBy?.(init.body) : undefined;
-  if (startBy !== undefined && performance.now() > startBy) {
-    throw new SolapiTransportError(
-      "late",
-      `the send window closed ${Math.round(performance.now() - startBy)} ms before the request could leave (the process was paused or starved)`,
-    );
-  }
-  return fetchWithDeadline(`${route.baseUrl}${path}`, init, route.timeoutMs);
-}
+/** The wrapper: requests for routed keys go to their route, everything else to `network` untouched. */
+const routingFetchOver = (network: typeof fetch) =>
+  async function routingFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const url = requestUrl(input);
+    const route = url.startsWith(SOLAPI_ORIGIN) ? routeFor(init) : undefined;
+    if (!route) return network(input, init);
+    const path = url.slice(SOLAPI_ORIGIN.length);
+    if (route.handler) {
+      const body = typeof init?.body === "string" ? init.body : undefined;
+      return route.handler({ method: init?.method ?? "GET", path, body });
+    }
+    // Checked here, right before the request is handed to the network, after the SDK's own
+    // asynchronous preparation: a pause anywhere before this point is caught.
+    const startBy = typeof init?.body === "string" ? route.startBy?.(init.body) : undefined;
+    if (startBy !== undefined && performance.now() > startBy) {
+      throw new SolapiTransportError(
+        "late",
+        `the send window closed ${Math.round(performance.now() - startBy)} ms before the request could leave (the process was paused or starved)`,
+      );
+    }
+    return fetchWithDeadline(network, `${route.baseUrl}${path}`, init, route.timeoutMs);
+  };
 
 /**
  * Routes the SDK's requests made with `apiKey` to `route`. Returns the function that removes the
  * route. Installs the global wrapper once, keeping the `fetch` it found.
  */
 export function routeSolapiRequests(apiKey: string, route: SolapiRoute): () => void {
-  if (!networkFetch) {
-    networkFetch = globalThis.fetch;
-    globalThis.fetch = routingFetch as typeof fetch;
+  if (!installed) {
+    globalThis.fetch = routingFetchOver(globalThis.fetch) as typeof fetch;
+    installed = true;
   }
   routes.set(apiKey, route);
   return () => {

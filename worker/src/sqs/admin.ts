@@ -30,18 +30,24 @@ export interface CreatedQueues {
   deadLetterQueueArn: string;
 }
 
+/** A field SQS always sends, or a clear error where a carried-on `undefined` would fail later and obscurely. */
+function answered(value: string | undefined, what: string): string {
+  if (!value) throw new Error(`SQS answered without ${what}`);
+  return value;
+}
+
 /** Creates the queue, or brings an existing one's attributes to `attributes`: safe to run again. */
 async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
   let url: string;
   try {
-    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
+    url = answered((await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl, `the URL of ${name}`);
   } catch (error) {
     if (!(error instanceof QueueNameExists) && (error as { name?: string }).name !== "QueueAlreadyExists") throw error;
-    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+    url = answered((await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl, `the URL of ${name}`);
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
   }
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
-  return { url, arn: Attributes!.QueueArn! };
+  return { url, arn: answered(Attributes?.QueueArn, `the ARN of ${name}`) };
 }
 
 /** The DLQ (14 days) and the job queue redriving to it after `maxReceiveCount` receives. */

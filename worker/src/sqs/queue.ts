@@ -81,7 +81,7 @@ export class JobQueue {
         MaxNumberOfMessages: max,
         WaitTimeSeconds: waitSeconds,
         VisibilityTimeout: visibilityTimeout,
-        // Both names: local emulators read only the deprecated one (sqs.md A.1 row 9).
+        // Both names: the local emulator reads only the deprecated AttributeNames and ignores the other.
         AttributeNames: [...SYSTEM_ATTRIBUTES] as unknown as QueueAttributeName[],
         MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
         MessageAttributeNames: ["All"],
