@@ -16,7 +16,7 @@ import { received, row, useFencingSuite } from "../support/fencing";
 let tenantSequence = 950;
 const nextTenant = () => (tenantSequence += 1);
 
-describe("fencing: never twice under stale reads, failed renewals and deadlocks (MySQL)", function () {
+describe("fencing: never twice around a claim: stale reads, failed renewals, retried transactions, shared keys (MySQL)", function () {
   this.timeout(60_000);
   const suite = useFencingSuite();
 
