@@ -2,8 +2,8 @@
  * The jobs of a chaos run: a mix of modes, tenants and reservations whose right ending is known
  * from the job itself, so that reconciliation can say which endings are wrong.
  */
-import type { Prices } from "../../worker/src/pipeline/decide";
 import type { Db } from "../../worker/src/store/pool";
+import type { Prices } from "../../worker/src/store/send-log-rules";
 import { seedReservation, seedTenant } from "../support/database";
 import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
 

@@ -1,18 +1,14 @@
 import { expect } from "chai";
 import { parseJob } from "../../worker/src/job";
 import {
-  type AckAction,
   ackActionFor,
-  decideClaim,
   foreignRoute,
   outcomeForCopy,
   outcomeOfDelivery,
   planDelivery,
-  priceFor,
   type RetryPolicy,
   retryDelaySeconds,
   settleLostAnswer,
-  transitionFor,
 } from "../../worker/src/pipeline/decide";
 import type { JobOutcome } from "../../worker/src/pipeline/outcome";
 import { requestsFor } from "../../worker/src/pipeline/process";
@@ -120,8 +116,11 @@ describe("pipeline decisions", () => {
       expect(retryDelaySeconds(2, policy, 0, () => 1)).to.equal(20);
       expect(retryDelaySeconds(3, policy, 0, () => 1)).to.equal(40);
     });
-    it("respects the cap, a per-error minimum and SQS's 12-hour limit", () => {
+    it("caps the wait before its jitter, so jobs that reached the cap still come back spread out", () => {
       expect(retryDelaySeconds(12, policy, 0, () => 1)).to.equal(900);
+      expect(retryDelaySeconds(12, policy, 0, () => 0)).to.equal(450);
+    });
+    it("respects a per-error minimum and SQS's 12-hour limit", () => {
       expect(retryDelaySeconds(1, policy, 300, () => 0)).to.equal(300);
       expect(retryDelaySeconds(30, { maxReceives: 99, baseSeconds: 3600, maxSeconds: 99_999 }, 0, () => 1)).to.equal(43_200);
     });
@@ -154,31 +153,7 @@ describe("pipeline decisions", () => {
   });
 });
 
-describe("send-log decisions", () => {
-  const row = (status: string, leaseExpired: boolean, sendStarted: boolean, settlesInMs = 0) =>
-    ({ status, leaseExpired, sendStartedAt: sendStarted ? new Date() : null, settlesInMs }) as Parameters<typeof decideClaim>[0];
-
-  it("decideClaim: finished rows are never sent again; live claims are busy", () => {
-    for (const status of ["SENT", "FAILED", "SKIPPED_CANCELLED", "SKIPPED_BALANCE"]) {
-      expect(decideClaim(row(status, true, true))).to.deep.equal({ decision: "done", status });
-    }
-    expect(decideClaim(row("CLAIMED", false, true))).to.deep.equal({ decision: "busy" });
-  });
-
-  it("decideClaim: an expired claim is taken over, and asked about first when a send had started", () => {
-    expect(decideClaim(row("CLAIMED", true, false))).to.deep.equal({ decision: "take-over", uncertain: false });
-    expect(decideClaim(row("CLAIMED", true, true))).to.deep.equal({ decision: "take-over", uncertain: true });
-  });
-
-  it("decideClaim: a send that may still be reaching Solapi is waited out before anyone asks", () => {
-    expect(decideClaim(row("CLAIMED", true, true, 4_200))).to.deep.equal({ decision: "wait", ms: 4_200 });
-    expect(decideClaim(row("UNKNOWN", true, true, 10))).to.deep.equal({ decision: "wait", ms: 10 });
-  });
-
-  it("decideClaim: an UNKNOWN job received again (a redrive) is resolved by asking Solapi, never sent blindly", () => {
-    expect(decideClaim(row("UNKNOWN", true, true))).to.deep.equal({ decision: "take-over", uncertain: true });
-  });
-
+describe("pipeline decisions around the send log", () => {
   it("sendWindow: the fence's lease outlasts the send; a take-over waits until Solapi has registered it", () => {
     const window = sendWindow(10_000);
     expect(window.fenceLeaseMs).to.be.above(window.startBudgetMs + 10_000);
@@ -217,28 +192,6 @@ describe("send-log decisions", () => {
     expect(requestsFor([entry(2, "x")]).map((request) => request.map((item) => item.name))).to.deep.equal([["x"]]);
   });
 
-  it("transitionFor: how each end is written down", () => {
-    const retryLater: AckAction = { action: "retry-later", delaySeconds: 10 };
-    const dead: AckAction = { action: "dead-letter", reason: "gave up after 3 receives: x" };
-    const retry = (ambiguous: boolean): JobOutcome => ({ kind: "retry", reason: "x", ambiguous, minDelaySeconds: 0, alert: false });
-    expect(transitionFor({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" }, { action: "delete" })).to.deep.equal({
-      write: "sent",
-    });
-    expect(transitionFor({ kind: "failed", reason: "r" }, { action: "delete" })).to.deep.equal({
-      write: "close",
-      status: "FAILED",
-      reason: "r",
-    });
-    expect(transitionFor({ kind: "skipped", status: "SKIPPED_CANCELLED", reason: "r" }, { action: "delete" })).to.deep.include({
-      status: "SKIPPED_CANCELLED",
-    });
-    expect(transitionFor(retry(false), retryLater)).to.deep.equal({ write: "release", refund: true, reason: "x" });
-    expect(transitionFor(retry(true), retryLater)).to.deep.equal({ write: "release", refund: false, reason: "x" });
-    expect(transitionFor(retry(false), dead)).to.deep.equal({ write: "release", refund: true, reason: dead.reason });
-    expect(transitionFor(retry(true), dead)).to.deep.equal({ write: "unknown", reason: dead.reason });
-    expect(transitionFor({ kind: "duplicate", status: "SENT", reason: "r" }, { action: "delete" })).to.deep.equal({ write: "none" });
-  });
-
   it("outcomeForCopy: a copy of a finished job is deleted; of an unfinished one, looked at again", () => {
     expect(outcomeForCopy({ kind: "sent", channel: "sms", groupId: "G", messageId: "M" })).to.include({
       kind: "duplicate",
@@ -255,10 +208,5 @@ describe("send-log decisions", () => {
     expect(
       ackActionFor({ kind: "duplicate", status: "SENT", reason: "r" }, 1, { maxReceives: 3, baseSeconds: 1, maxSeconds: 2 }),
     ).to.deep.equal({ action: "delete" });
-  });
-
-  it("priceFor: each channel has its own price", () => {
-    const prices = { sms: "10.00", lms: "30.00", alimtalk: "8.00" };
-    expect(["sms", "lms", "alimtalk"].map((channel) => priceFor(channel as "sms", prices))).to.deep.equal(["10.00", "30.00", "8.00"]);
   });
 });

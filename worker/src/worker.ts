@@ -11,14 +11,14 @@ import { MinuteMetrics } from "./metrics";
 import type { SendDefaults } from "./pipeline/decide";
 import type { Ledger } from "./pipeline/ledger-port";
 import { sendWindow } from "./pipeline/send-window";
-import { statelessLedger } from "./pipeline/stateless-ledger";
+import { findEarlierSend, statelessLedger } from "./pipeline/stateless-ledger";
 import { createSolapiGateway, type GatewayOptions, type SolapiGateway } from "./solapi/client";
 import { createSqsClient, type QueueAddresses, QueueNotFoundError, resolveQueues } from "./sqs/client";
 import { serveLocalQueue } from "./sqs/local-endpoint";
 import { JobQueue } from "./sqs/queue";
 import { isLocalHost, parseDatabaseUrl } from "./store/database-url";
-import { mysqlLedger } from "./store/ledger";
 import { assertSchemaCurrent, SchemaOutOfDateError } from "./store/migrate";
+import { MysqlLedger } from "./store/mysql-ledger";
 import { createDatabase, type Db, isTlsRefusal } from "./store/pool";
 import { recipientHasher } from "./store/recipient";
 
@@ -85,9 +85,9 @@ async function openLedger(config: Config, solapi: SolapiGateway, log: Logger, si
     await db.end().catch(() => undefined);
     throw error;
   }
-  return mysqlLedger({
+  return new MysqlLedger({
     db,
-    solapi,
+    findEarlierSend: (item) => findEarlierSend(solapi, item),
     defaults,
     log,
     leaseMs: config.sqs.visibilityTimeoutSeconds * 1000,

@@ -2,9 +2,9 @@
  * The pipeline's decisions, as pure functions: which channels to try, what a Solapi answer means
  * for the job, and what to tell SQS. No I/O here; process.ts does the work these decide.
  */
+import { type BackoffPolicy, backoffMs } from "../backoff";
 import type { Job } from "../job";
 import type { DeliveryResult } from "../solapi/client";
-import type { Channel } from "../solapi/messages";
 import { type JobOutcome, retry } from "./outcome";
 
 export interface SendDefaults {
@@ -49,10 +49,6 @@ export function planDelivery(job: Job, defaults: SendDefaults): Plan {
   }
 }
 
-/** CONTRACT §4: the statuses of a message_log row. */
-export type LogStatus = "CLAIMED" | "SENT" | "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE" | "UNKNOWN";
-export type SkippedStatus = "SKIPPED_CANCELLED" | "SKIPPED_BALANCE";
-
 /**
  * A second message carrying the same job key, received while the first was in flight in this
  * process, waits for the first and mirrors it: a finished job's copy is deleted, anything else is
@@ -72,33 +68,6 @@ export function outcomeForCopy(original: JobOutcome): JobOutcome {
   }
 }
 
-/** What an existing message_log row means for a job received again. */
-export type ClaimDecision =
-  | { decision: "done"; status: LogStatus }
-  | { decision: "busy" }
-  /** A send begun under the row may still be reaching Solapi: ask only once it has settled. */
-  | { decision: "wait"; ms: number }
-  /**
-   * The lease ran out, or an earlier outcome was UNKNOWN (a redriven job); `uncertain` when a send
-   * had begun, so Solapi must be asked before anything is sent again.
-   */
-  | { decision: "take-over"; uncertain: boolean };
-
-export interface ClaimState {
-  status: LogStatus;
-  leaseExpired: boolean;
-  sendStartedAt: Date | null;
-  /** Until a send begun under the row has settled in Solapi (pipeline/send-window.ts); ≤ 0 when settled. */
-  settlesInMs: number;
-}
-
-export function decideClaim(row: ClaimState): ClaimDecision {
-  if (row.status !== "CLAIMED" && row.status !== "UNKNOWN") return { decision: "done", status: row.status };
-  if (row.status === "CLAIMED" && !row.leaseExpired) return { decision: "busy" };
-  if (row.sendStartedAt !== null && row.settlesInMs > 0) return { decision: "wait", ms: row.settlesInMs };
-  return { decision: "take-over", uncertain: row.sendStartedAt !== null };
-}
-
 /** The sender numbers and Kakao channels a tenant may send from: its own, its allow-lists, the platform's defaults. */
 export interface OwnRoutes {
   senders: ReadonlySet<string>;
@@ -114,47 +83,6 @@ export function foreignRoute(job: Pick<Job, "tenantId" | "sender" | "pfId">, own
     return `Kakao channel ${job.pfId} is not a channel of tenant ${job.tenantId}: nothing sent, nothing charged`;
   }
   return undefined;
-}
-
-/** A tenant's price per channel, as MySQL returns DECIMAL: a string, never a float. */
-export interface Prices {
-  sms: string;
-  lms: string;
-  alimtalk: string;
-}
-
-export function priceFor(channel: Channel, prices: Prices): string {
-  return prices[channel];
-}
-
-/** How a job's row changes when it finishes (DB mode). */
-export type Transition =
-  | { write: "none" }
-  | { write: "sent" }
-  /** A final status; any charge is refunded. */
-  | { write: "close"; status: "FAILED" | SkippedStatus; reason: string }
-  /** UNKNOWN: the charge stays, since the message may have gone. */
-  | { write: "unknown"; reason: string }
-  /** Still CLAIMED, lease ended now; `refund` when nothing can have been sent. */
-  | { write: "release"; refund: boolean; reason: string };
-
-export function transitionFor(outcome: JobOutcome, action: AckAction): Transition {
-  switch (outcome.kind) {
-    case "sent":
-      return { write: "sent" };
-    case "failed":
-      return { write: "close", status: "FAILED", reason: outcome.reason };
-    case "skipped":
-      return { write: "close", status: outcome.status, reason: outcome.reason };
-    case "retry":
-      if (outcome.ambiguous && action.action === "dead-letter") return { write: "unknown", reason: action.reason };
-      return { write: "release", refund: !outcome.ambiguous, reason: action.action === "dead-letter" ? action.reason : outcome.reason };
-    case "released":
-      return { write: "release", refund: true, reason: outcome.reason };
-    case "duplicate":
-    case "poison":
-      return { write: "none" };
-  }
 }
 
 export interface FallBack {
@@ -208,9 +136,14 @@ export interface RetryPolicy {
 /** SQS caps a visibility timeout at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
 
+/** The back-off of a job that failed: from the configured first and longest waits, half of each wait fixed and half random. */
+export function retryBackoff(policy: RetryPolicy): BackoffPolicy {
+  return { firstMs: policy.baseSeconds * 1000, maxMs: policy.maxSeconds * 1000, jitter: "equal" };
+}
+
 /**
- * Exponential back-off by receive count with "equal jitter" (half fixed, half random), so jobs that
- * failed together do not come back together.
+ * The wait before a failed job's next receive: it grows with the receive count, and its random half
+ * keeps jobs that failed together from coming back together; never shorter than the error asks.
  */
 export function retryDelaySeconds(
   receiveCount: number,
@@ -218,10 +151,8 @@ export function retryDelaySeconds(
   minimumSeconds = 0,
   random: () => number = Math.random,
 ): number {
-  const exponential = policy.baseSeconds * 2 ** Math.max(0, receiveCount - 1);
-  const jittered = exponential / 2 + (exponential / 2) * random();
-  const bounded = Math.max(minimumSeconds, Math.min(policy.maxSeconds, jittered));
-  return Math.min(MAX_VISIBILITY_SECONDS, Math.round(bounded));
+  const waitSeconds = backoffMs(receiveCount, retryBackoff(policy), random) / 1000;
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.round(Math.max(minimumSeconds, waitSeconds)));
 }
 
 export type AckAction =

@@ -1,6 +1,6 @@
 /**
  * The ledger is what the pipeline asks before and after each send: may this job go, at what price,
- * and what became of it. With DATABASE_URL it is the MySQL send log (store/ledger.ts); without, the
+ * and what became of it. With DATABASE_URL it is the MySQL send log (store/mysql-ledger.ts); without, the
  * stateless ledger (stateless-ledger.ts), whose only memory is Solapi's own records.
  */
 

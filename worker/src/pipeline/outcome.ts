@@ -3,7 +3,11 @@
  * where more than a literal is needed.
  */
 import type { Channel } from "../solapi/messages";
-import type { LogStatus, SkippedStatus } from "./decide";
+
+/** What a job ended as in the send log (CONTRACT §4): a message_log row's status. */
+export type LogStatus = "CLAIMED" | "SENT" | "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE" | "UNKNOWN";
+/** The ends in which nothing was sent, and nothing charged. */
+export type SkippedStatus = "SKIPPED_CANCELLED" | "SKIPPED_BALANCE";
 
 /** What became of a job; every job ends in exactly one of these. */
 export type JobOutcome =

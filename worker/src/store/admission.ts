@@ -9,6 +9,7 @@ import type { Admission, ReceivedJob } from "../pipeline/ledger-port";
 import type { JobOutcome } from "../pipeline/outcome";
 import type { Db } from "./pool";
 import { findReservations, isCancelled } from "./reservations";
+import type { Prices } from "./send-log-rules";
 import { findTenantKakaoChannels, findTenantSenders } from "./tenant-routes";
 import { findTenants, type Tenant } from "./tenants";
 
@@ -30,8 +31,8 @@ function needAllowLists(items: readonly ReceivedJob[], routes: Map<number, OwnRo
 
 export interface TenantAdmission {
   admissions: Map<string, Admission>;
-  /** The admitted jobs' tenants, for their prices. */
-  tenants: Map<number, Tenant>;
+  /** What each admitted job's tenant charges, by job id. */
+  prices: Map<string, Prices>;
 }
 
 export async function admitToTenants(db: Db, items: readonly ReceivedJob[], defaults: SendDefaults): Promise<TenantAdmission> {
@@ -39,11 +40,15 @@ export async function admitToTenants(db: Db, items: readonly ReceivedJob[], defa
   const routes = new Map([...tenants.values()].map((tenant) => [tenant.id, ownRoutes(tenant, defaults)]));
   const listed = needAllowLists(items, routes);
   const [senders, channels] = await Promise.all([findTenantSenders(db, listed), findTenantKakaoChannels(db, listed)]);
-  for (const id of listed) routes.set(id, ownRoutes(tenants.get(id)!, defaults, senders.get(id), channels.get(id)));
+  for (const id of listed) {
+    const tenant = tenants.get(id);
+    if (tenant) routes.set(id, ownRoutes(tenant, defaults, senders.get(id), channels.get(id)));
+  }
   const reservationIds = items.flatMap((item) => (item.job.reservationId === undefined ? [] : [item.job.reservationId]));
   const reservations = await findReservations(db, [...new Set(reservationIds)]);
 
   const admissions = new Map<string, Admission>();
+  const prices = new Map<string, Prices>();
   const turnAway = (item: ReceivedJob, outcome: JobOutcome) => admissions.set(item.id, { admitted: false, outcome });
   for (const item of items) {
     const { job } = item;
@@ -52,18 +57,19 @@ export async function admitToTenants(db: Db, items: readonly ReceivedJob[], defa
       turnAway(item, { kind: "failed", reason: `tenant ${job.tenantId} does not exist` });
       continue;
     }
-    const foreign = foreignRoute(job, routes.get(tenant.id)!);
+    const foreign = foreignRoute(job, routes.get(tenant.id) ?? ownRoutes(tenant, defaults));
     if (!tenant.messagingEnabled)
       turnAway(item, { kind: "skipped", status: "SKIPPED_BALANCE", reason: `messaging is disabled for tenant ${tenant.id}` });
     else if (foreign) turnAway(item, { kind: "failed", reason: foreign });
     else if (job.reservationId !== undefined && isCancelled(reservations, tenant.id, job.reservationId)) {
       turnAway(item, { kind: "skipped", status: "SKIPPED_CANCELLED", reason: `reservation ${job.reservationId} is cancelled` });
     } else {
+      prices.set(item.id, tenant.prices);
       admissions.set(item.id, {
         admitted: true,
         defaults: { sender: tenant.sender ?? defaults.sender, pfId: tenant.kakaoPfId ?? defaults.pfId, templateId: defaults.templateId },
       });
     }
   }
-  return { admissions, tenants };
+  return { admissions, prices };
 }

@@ -1,20 +1,17 @@
 /**
  * Claiming a group of jobs in the send log: every new job in one INSERT, and the few already on record
  * one by one — finished (a duplicate), held by a live worker (busy), a send that may still be reaching
- * Solapi (wait), or left by a dead worker or UNKNOWN (taken over, and asked of Solapi first when a send
- * had begun).
+ * Solapi (wait), or left by a dead worker or UNKNOWN (taken over; when a send had begun, the ledger
+ * asks Solapi before anything is sent again).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { errorMessage } from "../error-message";
 import { maskRecipient } from "../log";
-import { decideClaim } from "../pipeline/decide";
 import { jobIdentity, type ReceivedJob } from "../pipeline/ledger-port";
 import { type JobOutcome, retry } from "../pipeline/outcome";
-import { findEarlierSend } from "../pipeline/stateless-ledger";
-import type { SolapiGateway } from "../solapi/client";
 import { claimHolders, findLogEntry, insertClaims, type LogEntry, type NewClaim, takeOverClaim } from "./message-log";
 import type { Db } from "./pool";
 import type { RecipientHasher } from "./recipient";
+import { decideClaim } from "./send-log-rules";
 
 const BUSY_WAIT_MS = 3_000;
 const BUSY_POLL_MS = 100;
@@ -38,10 +35,11 @@ export function newClaim(item: ReceivedJob, owner: string, hashRecipient: Recipi
   };
 }
 
-/** The result of claiming one job. */
-export type Claim =
-  | { claimed: true; rowId: number; owner: string /** a send began under the row before and Solapi must be asked */; uncertain: boolean }
-  | { claimed: false; outcome: JobOutcome };
+/**
+ * The result of claiming one job. `uncertain`: a send began under the row before, and Solapi must be
+ * asked whether it went.
+ */
+export type Claim = { claimed: true; rowId: number; owner: string; uncertain: boolean } | { claimed: false; outcome: JobOutcome };
 
 /**
  * A claim held by a live worker is usually a copy of a job being finished right now: wait a little
@@ -92,9 +90,9 @@ async function claimExisting(db: Db, item: ReceivedJob, owner: string, hashRecip
 }
 
 /**
- * Claims every job of a group: owner tokens are unique per claim, so a row holding ours is ours.
- * `held` hears of each claim as soon as it is made — the new ones at once, a take-over when it
- * happens — so that its lease is kept while a sibling waits for an old send to settle.
+ * Claims every job of a group, in the group's order: owner tokens are unique per claim, so a row
+ * holding ours is ours. `held` hears of each claim as soon as it is made — the new ones at once, a
+ * take-over when it happens — so that its lease is kept while a sibling waits for an old send to settle.
  */
 export async function claimGroup(
   db: Db,
@@ -102,11 +100,11 @@ export async function claimGroup(
   ownerFor: () => string,
   hashRecipient: RecipientHasher,
   held: (item: ReceivedJob, claim: Extract<Claim, { claimed: true }>) => void = () => undefined,
-): Promise<Map<string, Claim>> {
-  const owners = new Map(items.map((item) => [item.id, ownerFor()]));
+): Promise<{ item: ReceivedJob; claim: Claim }[]> {
+  const owned = items.map((item) => ({ item, owner: ownerFor() }));
   await insertClaims(
     db,
-    items.map((item) => newClaim(item, owners.get(item.id)!, hashRecipient)),
+    owned.map(({ item, owner }) => newClaim(item, owner, hashRecipient)),
   );
   const holders = new Map(
     (
@@ -116,27 +114,15 @@ export async function claimGroup(
       )
     ).map((holder) => [jobIdentity(holder.tenantId, holder.key), holder]),
   );
-  const claims = new Map<string, Claim>();
-  await Promise.all(
-    items.map(async (item) => {
-      const owner = owners.get(item.id)!;
+  return Promise.all(
+    owned.map(async ({ item, owner }) => {
       const holder = holders.get(item.id);
       const claim: Claim =
         holder?.owner === owner
           ? { claimed: true, rowId: holder.rowId, owner, uncertain: false }
           : await claimExisting(db, item, owner, hashRecipient);
       if (claim.claimed) held(item, claim);
-      claims.set(item.id, claim);
+      return { item, claim };
     }),
   );
-  return claims;
-}
-
-/** For a claim taken over after a send had begun: did Solapi take it? An outcome when it did or cannot say. */
-export async function askSolapi(solapi: SolapiGateway, item: ReceivedJob): Promise<JobOutcome | undefined> {
-  try {
-    return await findEarlierSend(solapi, item);
-  } catch (error) {
-    return retry(`an earlier attempt may have been sent and Solapi cannot be asked: ${errorMessage(error)}`, { ambiguous: true });
-  }
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { BACKOFF, backoffMs } from "../backoff";
 import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import type { Db } from "./pool";
@@ -24,7 +25,7 @@ export function isUnreachable(error: unknown): boolean {
 
 /**
  * Whether the database answers. A failure that says it cannot be reached marks it down; `ready()`
- * then probes it (SELECT 1, backing off up to 5 s) until it answers again.
+ * then probes it (SELECT 1, backing off by BACKOFF.databaseProbe) until it answers again.
  */
 export class DatabaseHealth {
   private down = false;
@@ -56,13 +57,13 @@ export class DatabaseHealth {
 
   private async probe(signal: AbortSignal): Promise<void> {
     const started = Date.now();
-    for (let attempt = 0; this.down && !signal.aborted; attempt += 1) {
+    for (let retry = 1; this.down && !signal.aborted; retry += 1) {
       try {
         await this.db.query("SELECT 1");
         this.down = false;
         this.log.info("database answers again: taking jobs", { after_ms: Date.now() - started });
       } catch {
-        await sleep(Math.min(5_000, 250 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
+        await sleep(backoffMs(retry, BACKOFF.databaseProbe), undefined, { signal }).catch(() => undefined);
       }
     }
   }

@@ -2,16 +2,14 @@
  * The send log: one row per job, unique on (tenant_id, idempotency_key) compared exactly, moving
  * CLAIMED → SENT | FAILED | SKIPPED_* | UNKNOWN. A claim carries a lease (owner token and expiry, in
  * database time) that its worker renews while the job is in flight. Once claimed, a row is addressed
- * by its primary key and its owner token. One statement per function.
+ * by its primary key and its owner token. One statement per function. Here: claiming rows, taking
+ * them over and their leases; the fence's statements are in message-log-fence.ts, a job's end in
+ * message-log-outcomes.ts.
  */
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { maskPhone } from "../log";
-import type { LogStatus } from "../pipeline/decide";
-import type { SendWindow } from "../pipeline/send-window";
-import type { Channel } from "../solapi/messages";
+import type { LogStatus } from "../pipeline/outcome";
 import type { Connection, Db } from "./pool";
-import { caseById, micros } from "./sql";
-import type { Amount } from "./tenants";
+import { logReason, micros } from "./sql";
 
 export interface NewClaim {
   key: string;
@@ -35,9 +33,6 @@ export interface LogKey {
   tenantId: number;
   key: string;
 }
-
-const MAX_REASON = 1000;
-const reason = (text: string) => maskPhone(text).slice(0, MAX_REASON);
 
 /** A row as a job received again finds it: what decideClaim and a conditional take-over need. */
 export interface LogEntry {
@@ -97,7 +92,7 @@ export async function releaseClaim(db: Db | Connection, rowId: number, owner: st
   const [result] = await db.query<ResultSetHeader>(
     `UPDATE message_log SET lease_expires_at = NOW(3), failure_reason = ?
       WHERE id = ? AND lease_owner = ? AND status = 'CLAIMED'`,
-    [reason(why), rowId, owner],
+    [logReason(why), rowId, owner],
   );
   return result.affectedRows === 1;
 }
@@ -115,8 +110,6 @@ export async function extendLeases(db: Db, rowIds: readonly number[], owners: re
   );
   return result.affectedRows;
 }
-
-/* ---- The same statements for a group of jobs: one round trip per group instead of one per job. ---- */
 
 /** Claims every job seen for the first time; a job already on record keeps its row. */
 export async function insertClaims(db: Db, claims: readonly NewClaim[]): Promise<void> {
@@ -167,160 +160,4 @@ export async function claimHolders(db: Db, jobs: readonly LogKey[]): Promise<Hol
     key: String(row.idempotency_key),
     owner: (row.lease_owner as string | null) ?? null,
   }));
-}
-
-export interface LockedClaim {
-  rowId: number;
-  owner: string;
-  tenantId: number;
-  amountCharged: Amount;
-  /** The lease has not run out (database time). Only a live lease may start a send. */
-  leaseLive: boolean;
-}
-
-/** Locks the rows of claims still held by the given owner tokens, in id order (one lock order for all). */
-export async function lockClaims(
-  connection: Connection,
-  rowIds: readonly number[],
-  owners: readonly string[],
-): Promise<Map<number, LockedClaim>> {
-  if (rowIds.length === 0) return new Map();
-  const [rows] = await connection.query<RowDataPacket[]>(
-    `SELECT id, lease_owner, tenant_id, amount_charged, lease_expires_at > NOW(3) AS lease_live FROM message_log
-      WHERE id IN (?) AND lease_owner IN (?) AND status = 'CLAIMED'
-      ORDER BY id FOR UPDATE`,
-    [rowIds, owners],
-  );
-  return new Map(
-    rows.map((row) => [
-      Number(row.id),
-      {
-        rowId: Number(row.id),
-        owner: String(row.lease_owner),
-        tenantId: Number(row.tenant_id),
-        amountCharged: String(row.amount_charged),
-        leaseLive: Number(row.lease_live) === 1,
-      },
-    ]),
-  );
-}
-
-/**
- * The fence before Solapi, for a group of locked claims: each job's channel and charge, that its send
- * began and when it will have settled, and a lease that outlasts the send (pipeline/send-window.ts).
- */
-export async function markSendsStarted(
-  connection: Connection,
-  sends: readonly { rowId: number; channel: Channel; amount: Amount }[],
-  window: Pick<SendWindow, "fenceLeaseMs" | "settleMs">,
-): Promise<void> {
-  if (sends.length === 0) return;
-  const channel = caseById(
-    "channel",
-    sends.map((send) => [send.rowId, send.channel]),
-  );
-  const amount = caseById(
-    "amount_charged",
-    sends.map((send) => [send.rowId, send.amount]),
-  );
-  await connection.query(
-    `UPDATE message_log
-        SET ${channel.sql}, ${amount.sql}, send_started_at = NOW(3), failure_reason = NULL,
-            send_settles_at = DATE_ADD(NOW(3), INTERVAL ? MICROSECOND),
-            lease_expires_at = GREATEST(lease_expires_at, DATE_ADD(NOW(3), INTERVAL ? MICROSECOND))
-      WHERE id IN (?)`,
-    [...channel.params, ...amount.params, micros(window.settleMs), micros(window.fenceLeaseMs), sends.map((send) => send.rowId)],
-  );
-}
-
-/** After refunds: no charge and no send under way, the claims still held. */
-export async function clearCharges(connection: Connection, rowIds: readonly number[]): Promise<void> {
-  if (rowIds.length === 0) return;
-  await connection.query("UPDATE message_log SET amount_charged = 0, send_started_at = NULL, send_settles_at = NULL WHERE id IN (?)", [
-    rowIds,
-  ]);
-}
-
-export interface SentRecord {
-  rowId: number;
-  owner: string;
-  channel: Channel;
-  groupId: string;
-  messageId: string;
-  /** A `both` job sent as SMS/LMS: the AlimTalk refusal that made it fall back. */
-  fallbackReason?: string;
-}
-
-/** Records a group's sends; returns how many rows were still claimed by their owners. */
-export async function recordSents(db: Db, sents: readonly SentRecord[]): Promise<number> {
-  if (sents.length === 0) return 0;
-  const channel = caseById(
-    "channel",
-    sents.map((sent) => [sent.rowId, sent.channel]),
-  );
-  const group = caseById(
-    "group_id",
-    sents.map((sent) => [sent.rowId, sent.groupId]),
-  );
-  const message = caseById(
-    "message_id",
-    sents.map((sent) => [sent.rowId, sent.messageId]),
-  );
-  const fallback = caseById(
-    "fallback_reason",
-    sents.map((sent) => [sent.rowId, sent.fallbackReason === undefined ? null : reason(sent.fallbackReason)]),
-  );
-  const [result] = await db.query<ResultSetHeader>(
-    `UPDATE message_log SET status = 'SENT', ${channel.sql}, ${group.sql}, ${message.sql}, ${fallback.sql}, failure_reason = NULL,
-            lease_owner = NULL, lease_expires_at = NULL, sent_at = NOW(3)
-      WHERE id IN (?) AND lease_owner IN (?) AND status = 'CLAIMED'`,
-    [
-      ...channel.params,
-      ...group.params,
-      ...message.params,
-      ...fallback.params,
-      sents.map((sent) => sent.rowId),
-      sents.map((sent) => sent.owner),
-    ],
-  );
-  return result.affectedRows;
-}
-
-/** Of these rows, the ones that do not hold the given message ids: sends whose write-back was lost. */
-export async function rowsMissingSends(db: Db, sents: readonly Pick<SentRecord, "rowId" | "messageId">[]): Promise<number[]> {
-  if (sents.length === 0) return [];
-  const [rows] = await db.query<RowDataPacket[]>("SELECT id, message_id FROM message_log WHERE id IN (?)", [
-    sents.map((sent) => sent.rowId),
-  ]);
-  const recorded = new Map(rows.map((row) => [Number(row.id), (row.message_id as string | null) ?? null]));
-  return sents.filter((sent) => recorded.get(sent.rowId) !== sent.messageId).map((sent) => sent.rowId);
-}
-
-/** Final statuses other than SENT for a group of locked claims, charges already refunded. */
-export async function closeClaims(
-  connection: Connection,
-  closes: readonly { rowId: number; status: "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE"; reason: string }[],
-): Promise<void> {
-  if (closes.length === 0) return;
-  const status = caseById(
-    "status",
-    closes.map((close) => [close.rowId, close.status]),
-  );
-  const why = caseById(
-    "failure_reason",
-    closes.map((close) => [close.rowId, reason(close.reason)]),
-  );
-  await connection.query(
-    `UPDATE message_log SET ${status.sql}, ${why.sql}, amount_charged = 0, lease_owner = NULL, lease_expires_at = NULL
-      WHERE id IN (?)`,
-    [...status.params, ...why.params, closes.map((close) => close.rowId)],
-  );
-}
-
-/** UNKNOWN, on a locked claim: whether Solapi took it cannot be known, so its charge stays until it is. */
-export async function markUnknown(connection: Connection, rowId: number, why: string): Promise<void> {
-  await connection.query(
-    "UPDATE message_log SET status = 'UNKNOWN', failure_reason = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-    [reason(why), rowId],
-  );
 }

@@ -109,9 +109,10 @@ export async function rehashRecipients(
   let rehashed = 0;
   for (;;) {
     const rows = await recipientsFrom(db, nextId, batchSize);
-    if (rows.length === 0) break;
+    const last = rows.at(-1);
+    if (!last) break;
     const rewrites = planner.plan(rows);
-    const after = rows[rows.length - 1]!.id + 1;
+    const after = last.id + 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await inTransaction(db, async (connection) => {

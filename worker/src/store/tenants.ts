@@ -1,6 +1,6 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { Prices } from "../pipeline/decide";
 import type { Connection, Db } from "./pool";
+import type { Prices } from "./send-log-rules";
 
 /** Money as MySQL returns DECIMAL: a string, never a float. */
 export type Amount = string;
