@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import type { ResultSetHeader } from "mysql2/promise";
-import { LeaseKeeper } from "../../worker/src/store/leases";
+import { ClaimLeases } from "../../worker/src/store/leases";
 import { findLogEntry, takeOverClaim } from "../../worker/src/store/message-log";
 import type { Db } from "../../worker/src/store/pool";
 import { capturingLogger } from "../support/config";
@@ -68,7 +68,7 @@ describe("fencing: never twice around a claim: stale reads, failed renewals, ret
     // The claim is made by a worker whose own renewals never get through.
     await suite.ledger(refusing(Infinity), 2_000).admit([received(tenant, "renewed", { leaseMs: 2_000 })]);
     const claim = await row(suite.database.db, tenant, "renewed");
-    const keeper = new LeaseKeeper(refusing(2), 2_000, capturingLogger().log);
+    const keeper = new ClaimLeases(refusing(2), 2_000, capturingLogger().log);
     keeper.stop();
     keeper.hold(Number(claim.id), String(claim.lease_owner), Date.now() + 2_000);
     const due = Date.now() + 1_000;

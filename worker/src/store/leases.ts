@@ -41,6 +41,3 @@ export class ClaimLeases extends LeaseKeeper<number, string> {
     });
   }
 }
-
-/** The name store/ledger.ts and test/integration/fencing.test.ts import. */
-export { ClaimLeases as LeaseKeeper };

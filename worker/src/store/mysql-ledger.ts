@@ -18,7 +18,7 @@ import { type Claim, claimGroup } from "./claims";
 import { type HeldConclusion, recordConclusions } from "./conclusions";
 import { type FenceEntry, passFence } from "./fence";
 import { DatabaseHealth } from "./health";
-import { LeaseKeeper } from "./leases";
+import { ClaimLeases } from "./leases";
 import { type Db, inTransaction } from "./pool";
 import type { RecipientHasher } from "./recipient";
 import { refundClaim } from "./refunds";
@@ -56,12 +56,12 @@ export class MysqlLedger implements Ledger {
   private claimsMade = 0;
   private readonly held = new Map<string, HeldClaim>();
   private readonly health: DatabaseHealth;
-  private readonly leases: LeaseKeeper;
+  private readonly leases: ClaimLeases;
 
   constructor(private readonly options: MysqlLedgerOptions) {
     this.db = options.db;
     this.health = new DatabaseHealth(options.db, options.log);
-    this.leases = new LeaseKeeper(options.db, options.leaseMs, options.log, (error) => this.health.note(error));
+    this.leases = new ClaimLeases(options.db, options.leaseMs, options.log, (error) => this.health.note(error));
   }
 
   // Every failure to admit or charge passes by the health check on its way out.
