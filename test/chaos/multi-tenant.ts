@@ -66,7 +66,10 @@ export async function planMultiTenant(db: Db, run: string, base: number, random:
     };
     return { key, tenantId: tenant.id, body, cancelled: false, disabled: false, refused: false, expect };
   };
-  const phone = () => `010${String(30_000_000 + (recipients += 1)).slice(-8)}`;
+  const phone = () => {
+    recipients += 1;
+    return `010${String(30_000_000 + recipients).slice(-8)}`;
+  };
 
   for (let index = 0; index < keys; index += 1) {
     // A parent with children at the first and third academy gets both academies' reminder.
@@ -89,7 +92,8 @@ export async function planMultiTenant(db: Db, run: string, base: number, random:
     [first, { sender: "0399999999", message_mode: "sms" }, "FAILED"], // nobody's
   ];
   for (let round = 0; round < Math.max(1, Math.floor(keys / 6)); round += 1) {
-    routes.forEach(([tenant, extra, expect], index) => jobs.push(job(tenant, `route-${round}-${index}`, phone(), extra, expect)));
+    for (const [index, [tenant, extra, expect]] of routes.entries())
+      jobs.push(job(tenant, `route-${round}-${index}`, phone(), extra, expect));
   }
   return { tenants, jobs };
 }

@@ -64,11 +64,11 @@ export async function pauseWorkers(run: ChaosRun, target: number, visibilityMs: 
     if (run.workers.pauses >= target) for (const other of waiting.values()) other.cancel();
     return stopped;
   };
-  run.mysqlProxy.proxies.forEach((proxy, index) =>
+  for (const [index, proxy] of run.mysqlProxy.proxies.entries()) {
     watchMoments(proxy, (moment) => {
       if (waiting.get(index)?.moment === moment && mayPause()) waiting.get(index)!.arrived();
-    }),
-  );
+    });
+  }
   /** Pauses worker `index` as soon as its traffic shows `moment`; undefined when it does not come soon. */
   const pauseAt = (index: number, moment: Moment, ms: number) =>
     new Promise<{ resumed: Promise<void> } | undefined>((resolve) => {

@@ -1,148 +1,31 @@
 /**
- * Reconciles the three ledgers of a chaos run — what was enqueued, what the fake Solapi accepted,
- * what message_log, the tenants' balances and the DLQ say — and names every difference.
+ * Reconciles the three records of a chaos run (run-records.ts) and names every difference.
  *
  * A job is known by (tenant, key), as the send log keys it. Every message Solapi accepted is
- * accounted for: found by its recipient and the key (and tenant) it carried, so that a message
- * under another key, under none, or for no job at all is a failure. Every charge is checked against
- * what Solapi accepted — its channel, at the job's tenant's price — not against the send log's own
- * idea of the channel.
+ * accounted for (attribution.ts): found by its recipient and the key (and tenant) it carried, so that
+ * a message under another key, under none, or for no job at all is a failure. Every charge is checked
+ * against what Solapi accepted — its channel, at the job's tenant's price — not against the send
+ * log's own idea of the channel.
  */
-import { type Job, parseJob } from "../../worker/src/job";
-import { type Channel, solapiJobKey } from "../../worker/src/solapi/messages";
+import type { Job } from "../../worker/src/job";
+import type { Channel } from "../../worker/src/solapi/messages";
 import type { AcceptedMessage } from "../support/fake-solapi";
+import { attribute, parsed } from "./attribution";
 import type { ChaosJob, TenantPlan } from "./jobs";
+import { cents, jobId, type RunRecords, type Tally } from "./run-records";
 
-export interface LogRow {
-  idempotency_key: string;
-  tenant_id: number;
-  status: string;
-  channel: string | null;
-  message_id: string | null;
-  amount_charged: string;
-  send_started_at: Date | null;
-  delivery_status: string | null;
-  delivery_code: string | null;
-}
-
-export interface DeadLetter {
-  /** From the body, when it is a JSON object. */
-  key?: string;
-  tenantId?: number;
-  /** The poison nonce the body carries, if any. */
-  nonce?: string;
-  /** The worker's reason: on its own copies only (SQS's redrive adds none). */
-  error?: string;
-  /** The job's identity as the worker's copy carries it in message attributes (CONTRACT §5). */
-  jobKeyAttribute?: string;
-  tenantIdAttribute?: string;
-}
-
-export interface Tally {
-  jobs: number;
-  sent: number;
-  failed: number;
-  skippedCancelled: number;
-  skippedBalance: number;
-  /** UNKNOWN rows (or redriven claims with a send under way): kept for a person in the DLQ. */
-  unknown: number;
-  /** In the DLQ after transient failures, nothing sent or charged: kept for a person. */
-  deadLettered: number;
-  poison: number;
-  lost: number;
-  duplicated: number;
-  /** Messages Solapi accepted that belong to no job: another key, no key, no such recipient. */
-  stray: number;
-  wronglyCharged: number;
-  sentToCancelled: number;
-  /** Sent messages whose final result was looked up: delivered, and undelivered (refunded). */
-  delivered: number;
-  undelivered: number;
-  violations: string[];
-}
-
-export interface Ledgers {
-  jobs: ChaosJob[];
-  poisonNonces: string[];
-  accepted: AcceptedMessage[];
-  /** Every send-log row, by jobId. */
-  rows: Map<string, LogRow>;
-  deadLetters: DeadLetter[];
-  tenants: TenantPlan[];
-  balances: Map<number, string>;
-  /** SOLAPI_SENDER and SOLAPI_KAKAO_PF_ID: every tenant's to use. */
-  defaults: { sender: string; pfId: string };
-  /** Why the run did not settle, when it did not. */
-  unsettled?: string;
-  /**
-   * With delivery checks on: each accepted message's final code, by message id. Every SENT row must
-   * then hold it — DELIVERED (4000) charged its price, or UNDELIVERED refunded to nothing.
-   */
-  finalCodes?: Map<string, string>;
-}
-
-export const jobId = (tenantId: number, key: string) => `${tenantId}/${key}`;
-
-const cents = (amount: string | number) => Math.round(Number(amount) * 100);
 const CHANNEL_OF_TYPE: Record<string, Channel> = { SMS: "sms", LMS: "lms", ATA: "alimtalk" };
-const JOB_KEY_FIELD = "jobKey";
-const TENANT_FIELD = "tenantId";
-
-function parsed(job: ChaosJob): Job | undefined {
-  try {
-    return parseJob(job.body);
-  } catch {
-    return undefined;
-  }
-}
 
 /** What a job names that is not its tenant's own (CONTRACT §4): it must end FAILED, unsent. */
-function borrowed(job: Job, tenant: TenantPlan, defaults: Ledgers["defaults"]): string | undefined {
+function borrowed(job: Job, tenant: TenantPlan, defaults: RunRecords["defaults"]): string | undefined {
   if (job.sender !== undefined && ![...tenant.senders, defaults.sender].includes(job.sender)) return `sender ${job.sender}`;
   if (job.pfId !== undefined && ![...tenant.pfIds, defaults.pfId].includes(job.pfId)) return `pf_id ${job.pfId}`;
   return undefined;
 }
 
-/**
- * Which job each accepted message was for: its recipient's jobs, narrowed by the key and tenant it
- * carried. Anything that cannot be attributed to exactly one job is stray.
- */
-function attribute(ledgers: Ledgers, violation: (text: string) => void): { byJob: Map<string, AcceptedMessage[]>; stray: number } {
-  const byRecipient = new Map<string, ChaosJob[]>();
-  for (const job of ledgers.jobs) {
-    const to = parsed(job)?.to;
-    if (to) byRecipient.set(to, [...(byRecipient.get(to) ?? []), job]);
-  }
-  const byJob = new Map<string, AcceptedMessage[]>();
-  let stray = 0;
-  for (const message of ledgers.accepted) {
-    const key = message.customFields?.[JOB_KEY_FIELD];
-    const tenant = message.customFields?.[TENANT_FIELD];
-    const candidates = byRecipient.get(message.to) ?? [];
-    const matches = candidates.filter(
-      (job) => solapiJobKey(job.key) === key && (tenant === undefined || String(job.tenantId) === String(tenant)),
-    );
-    if (key !== undefined && matches.length === 1) {
-      const id = jobId(matches[0]!.tenantId, matches[0]!.key);
-      byJob.set(id, [...(byJob.get(id) ?? []), message]);
-      continue;
-    }
-    stray += 1;
-    const what = `Solapi accepted ${message.type ?? "SMS"} ${message.messageId} to ${message.to}`;
-    const jobs = candidates.map((job) => jobId(job.tenantId, job.key)).join(", ") || "none";
-    if (key === undefined) violation(`${what} carrying no job key (that recipient's jobs: ${jobs})`);
-    else if (matches.length === 0)
-      violation(
-        `${what} under key ${key}${tenant === undefined ? "" : ` of tenant ${tenant}`}, which is no job of that recipient (its jobs: ${jobs})`,
-      );
-    else violation(`${what} under key ${key} with no tenant: it could be the job of ${matches.map((job) => job.tenantId).join(" or ")}`);
-  }
-  return { byJob, stray };
-}
-
-export function reconcile(ledgers: Ledgers): Tally {
+export function reconcile(records: RunRecords): Tally {
   const tally: Tally = {
-    jobs: ledgers.jobs.length + ledgers.poisonNonces.length,
+    jobs: records.jobs.length + records.poisonNonces.length,
     sent: 0,
     failed: 0,
     skippedCancelled: 0,
@@ -160,25 +43,25 @@ export function reconcile(ledgers: Ledgers): Tally {
     violations: [],
   };
   const violation = (text: string) => tally.violations.push(text);
-  if (ledgers.unsettled) violation(ledgers.unsettled);
-  const { byJob, stray } = attribute(ledgers, violation);
+  if (records.unsettled) violation(records.unsettled);
+  const { byJob, stray } = attribute(records, violation);
   tally.stray = stray;
-  const tenants = new Map(ledgers.tenants.map((tenant) => [tenant.id, tenant]));
-  const planned = new Set(ledgers.jobs.map((job) => jobId(job.tenantId, job.key)));
+  const tenants = new Map(records.tenants.map((tenant) => [tenant.id, tenant]));
+  const planned = new Set(records.jobs.map((job) => jobId(job.tenantId, job.key)));
   // Matched on the body's own tenant_id: a bad body's may be any number.
   const lettersOf = (job: ChaosJob) =>
-    ledgers.deadLetters.filter(
+    records.deadLetters.filter(
       (letter) => letter.key === job.key && (letter.tenantId === undefined || letter.tenantId === job.body.tenant_id),
     );
 
-  for (const job of ledgers.jobs) {
+  for (const job of records.jobs) {
     const id = jobId(job.tenantId, job.key);
-    const row = ledgers.rows.get(id);
+    const row = records.rows.get(id);
     const accepted = byJob.get(id) ?? [];
     const letters = lettersOf(job);
     const valid = parsed(job);
     const tenant = tenants.get(job.tenantId);
-    const notOwn = valid && tenant ? borrowed(valid, tenant, ledgers.defaults) : undefined;
+    const notOwn = valid && tenant ? borrowed(valid, tenant, records.defaults) : undefined;
     if (accepted.length > 1) {
       tally.duplicated += 1;
       violation(`${id}: accepted by Solapi ${accepted.length} times`);
@@ -206,7 +89,7 @@ export function reconcile(ledgers: Ledgers): Tally {
           if (message.messageId !== row.message_id) violation(`${id}: recorded message_id ${row.message_id} was never accepted for it`);
           const channel = CHANNEL_OF_TYPE[message.type ?? "SMS"] ?? "sms";
           if (row.channel !== channel) violation(`${id}: recorded as ${row.channel} but Solapi accepted ${channel}`);
-          const final = ledgers.finalCodes?.get(message.messageId);
+          const final = records.finalCodes?.get(message.messageId);
           if (final === undefined) {
             if (tenant) chargedWrongly(cents(tenant.prices[channel]), `${channel} accepted`);
           } else {
@@ -224,7 +107,7 @@ export function reconcile(ledgers: Ledgers): Tally {
                 `${channel} accepted, ${expected.toLowerCase()}`,
               );
           }
-          if (valid && tenant) checkRoute(id, message, valid, tenant, ledgers.defaults, violation);
+          if (valid && tenant) checkRoute(id, message, valid, tenant, records.defaults, violation);
         }
         if (job.cancelled) {
           tally.sentToCancelled += 1;
@@ -268,8 +151,8 @@ export function reconcile(ledgers: Ledgers): Tally {
     }
   }
 
-  for (const nonce of ledgers.poisonNonces) {
-    const copies = ledgers.deadLetters.filter((letter) => letter.nonce === nonce).length;
+  for (const nonce of records.poisonNonces) {
+    const copies = records.deadLetters.filter((letter) => letter.nonce === nonce).length;
     if (copies === 1) tally.poison += 1;
     else if (copies === 0) {
       tally.lost += 1;
@@ -280,13 +163,13 @@ export function reconcile(ledgers: Ledgers): Tally {
     }
   }
 
-  for (const [id, row] of ledgers.rows) if (!planned.has(id)) violation(`send-log row ${id} (${row.status}) is no job's`);
+  for (const [id, row] of records.rows) if (!planned.has(id)) violation(`send-log row ${id} (${row.status}) is no job's`);
 
-  for (const tenant of ledgers.tenants) {
-    const charges = [...ledgers.rows.values()]
+  for (const tenant of records.tenants) {
+    const charges = [...records.rows.values()]
       .filter((row) => row.tenant_id === tenant.id)
       .reduce((sum, row) => sum + cents(row.amount_charged), 0);
-    const balance = cents(ledgers.balances.get(tenant.id) ?? "0");
+    const balance = cents(records.balances.get(tenant.id) ?? "0");
     if (balance < 0) violation(`tenant ${tenant.id}: balance ${balance / 100} is negative`);
     if (balance !== cents(tenant.credit) - charges) {
       tally.wronglyCharged += 1;
@@ -302,7 +185,7 @@ function checkRoute(
   message: AcceptedMessage,
   job: Job,
   tenant: TenantPlan,
-  defaults: Ledgers["defaults"],
+  defaults: RunRecords["defaults"],
   violation: (text: string) => void,
 ): void {
   const sender = job.sender ?? tenant.senders[0] ?? defaults.sender;

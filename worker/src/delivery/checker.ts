@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type BackoffPolicy, backoffMs } from "../backoff";
 import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
 import type { SolapiGateway } from "../solapi/client";
@@ -43,7 +44,10 @@ function ownerToken(role: string): string {
 export async function checkNow(deps: RoundDeps, ids: readonly number[], leaseMs: number): Promise<RoundSummary> {
   const owner = ownerToken("refresh");
   await leaseChecksOf(deps.db, ids, owner, leaseMs);
-  return (await checkLeased(deps, owner))!;
+  const summary = await checkLeased(deps, owner);
+  // Only a stop signal ends a round before its write, and this one has none.
+  if (!summary) throw new Error("a refresh round ended without writing its results");
+  return summary;
 }
 
 /** A round is one list request (rarely a few): its lease outlasts several Solapi deadlines. */
@@ -62,11 +66,12 @@ export class DeliveryChecker {
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
   private readonly batchSize: number;
-  private readonly idleMs: number;
+  /** The pause after a round that found less than a full batch: the idle pause, doubled after each failure in a row. */
+  private readonly pauses: BackoffPolicy;
 
   constructor(private readonly options: DeliveryCheckerOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_BATCH;
-    this.idleMs = options.idleMs ?? idlePauseMs(options.policy);
+    this.pauses = { firstMs: options.idleMs ?? idlePauseMs(options.policy), maxMs: LONGEST_PAUSE_MS, jitter: "none" };
   }
 
   start(): void {
@@ -86,7 +91,8 @@ export class DeliveryChecker {
   /** `found`: due checks seen, some of which another round may have leased first. */
   private async round(): Promise<{ found: number; summary?: RoundSummary }> {
     const { db, policy, leaseMs } = this.options;
-    const owner = `${this.owner}#${(this.rounds += 1)}`;
+    this.rounds += 1;
+    const owner = `${this.owner}#${this.rounds}`;
     const due = await findDueChecks(db, this.batchSize);
     const first = await findFirstChecks(db, {
       firstCheckMs: policy.firstCheckMs,
@@ -116,8 +122,7 @@ export class DeliveryChecker {
         if (!this.stopping.signal.aborted) log.warn("delivery checks failed; trying again", { error: errorMessage(error), failures });
       }
       if (full) continue;
-      const pause = Math.min(LONGEST_PAUSE_MS, this.idleMs * 2 ** failures);
-      await sleep(pause, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      await sleep(backoffMs(failures + 1, this.pauses), undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
   }
 }

@@ -1,7 +1,6 @@
 /**
- * Solapi's message status codes (research solapi-delivery.md §3, from Solapi's status code page):
- * what `npm run trace` prints beside a code. docs/operations.md carries the same table; a unit test
- * keeps the two alike.
+ * Solapi's message status codes, as its status code page lists them: what `npm run trace` prints
+ * beside a code. docs/operations.md carries the same table; a unit test keeps the two alike.
  */
 
 /** Still on its way: the final result is not known yet. */

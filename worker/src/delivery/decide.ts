@@ -2,6 +2,7 @@
  * The delivery check's decisions, as pure functions: what Solapi's list entry says about a message,
  * when to look again, and what the academy pays for it. checker.ts does the work these decide.
  */
+import { type BackoffPolicy, backoffMs } from "../backoff";
 import { fromCents, toCents } from "../money";
 import type { Channel } from "../solapi/messages";
 import { DELIVERED_CODE, describeStatusCode, PENDING_CODES } from "./codes";
@@ -71,13 +72,19 @@ export function readReport(report: Report | undefined, sentChannel: Channel): Ve
   };
 }
 
+/** The intervals between looks: the first is from acceptance to the first look, each next twice as long, up to the longest. */
+function lookIntervals(policy: CheckPolicy): BackoffPolicy {
+  return { firstMs: policy.firstCheckMs, maxMs: policy.longestIntervalMs, jitter: "none" };
+}
+
 /**
  * How long until the next look after `checksDone` looks, `ageMs` after acceptance; undefined once
- * the bound is reached. The last look falls on the bound itself.
+ * the bound is reached. The last look falls on the bound itself. After look n comes interval n + 1
+ * (a row with no look counted is timed as after its first).
  */
 export function nextCheckDelayMs(checksDone: number, ageMs: number, policy: CheckPolicy): number | undefined {
   if (ageMs >= policy.boundMs) return undefined;
-  const backOff = Math.min(policy.longestIntervalMs, policy.firstCheckMs * 2 ** Math.max(1, checksDone));
+  const backOff = backoffMs(Math.max(1, checksDone) + 1, lookIntervals(policy));
   return Math.max(1, Math.min(backOff, policy.boundMs - ageMs));
 }
 

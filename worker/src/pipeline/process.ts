@@ -1,20 +1,19 @@
+/**
+ * One group's way through the pipeline: admit, charge, send round(s), conclude. Every job of the
+ * group leaves with a conclusion: what became of it and what SQS is to do with its message.
+ */
 import { errorMessage } from "../error-message";
 import type { Logger } from "../log";
-import type { DeliveryResult, OutgoingMessage, SolapiGateway } from "../solapi/client";
-import { buildAlimtalkMessage, buildTextMessage, type Channel, textChannel } from "../solapi/messages";
-import {
-  type AckAction,
-  type Attempt,
-  ackActionFor,
-  outcomeOfDelivery,
-  planDelivery,
-  type RetryPolicy,
-  type Route,
-  settleLostAnswer,
-} from "./decide";
+import type { SolapiGateway } from "../solapi/client";
+import { ackActionFor, planDelivery, type RetryPolicy, settleLostAnswer } from "./decide";
 import type { Admission, ChargeResult, ConcludedJob, Conclusion, Ledger, ReceivedJob } from "./ledger-port";
-import { type JobOutcome, retry } from "./outcome";
+import { type JobOutcome, type RetryOutcome, retry } from "./outcome";
+import { currentChannel, type PlannedJob } from "./planned-job";
+import { sendRound } from "./send-round";
 import { findEarlierSend } from "./stateless-ledger";
+
+// test/unit/decide.test.ts imports requestsFor from here.
+export { requestsFor } from "./send-round";
 
 export interface PipelineDeps {
   solapi: SolapiGateway;
@@ -23,58 +22,13 @@ export interface PipelineDeps {
   log: Logger;
 }
 
-interface Pending {
-  item: ReceivedJob;
-  attempts: Attempt[];
-  route: Route;
-  /** The channel whose refusal led here, to refund when charging the next one. */
-  replacing?: Channel;
-}
-
-function channelOf(attempt: Attempt, item: ReceivedJob): Channel {
-  return attempt === "alimtalk" ? "alimtalk" : textChannel(item.job.text);
-}
-
-function messageFor({ item, attempts, route }: Pending): OutgoingMessage {
-  const { job, key, id } = item;
-  const owner = { jobKey: key, tenantId: job.tenantId };
-  if (attempts[0] === "text") {
-    return { id, ...owner, ...buildTextMessage({ ...owner, to: job.to, from: route.from!, text: job.text, subject: job.subject }) };
-  }
-  const withSubstitute = attempts.length > 1 && route.from;
-  const substitute = withSubstitute ? { from: route.from!, text: job.text, subject: job.subject } : undefined;
-  return {
-    id,
-    ...owner,
-    ...buildAlimtalkMessage({
-      ...owner,
-      to: job.to,
-      pfId: route.pfId!,
-      templateId: route.templateId!,
-      variables: job.variables,
-      substitute,
-    }),
-  };
-}
-
-/**
- * The Solapi requests of a round. Jobs on their first receive travel together (the research's
- * largest CPU lever); a job received again — perhaps because its group's request failed — travels
- * alone, so whatever failed it cannot fail a neighbour twice.
- */
-export function requestsFor<T extends { item: Pick<ReceivedJob, "receiveCount"> }>(pending: readonly T[]): T[][] {
-  const together = pending.filter((entry) => entry.item.receiveCount <= 1);
-  const alone = pending.filter((entry) => entry.item.receiveCount > 1).map((entry) => [entry]);
-  return together.length > 0 ? [together, ...alone] : alone;
-}
-
-/** A step that could not reach the database or Solapi: nothing was sent, so try again later. */
-function cannotProceed(step: string, error: unknown): JobOutcome {
-  return retry(`${step} failed: ${errorMessage(error)}`);
+/** A step that could not reach the database or Solapi: try again later. */
+function cannotProceed(step: string, error: unknown, options: { ambiguous?: boolean } = {}): RetryOutcome {
+  return retry(`${step} failed: ${errorMessage(error)}`, options);
 }
 
 /** Admits every job; those turned away (or failing to be asked) get their outcome at once. */
-async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<Pending[]> {
+async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes: Map<string, JobOutcome>): Promise<PlannedJob[]> {
   if (jobs.length === 0) return [];
   let admissions: Map<string, Admission>;
   try {
@@ -83,7 +37,7 @@ async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes:
     for (const item of jobs) outcomes.set(item.id, cannotProceed("admission", error));
     return [];
   }
-  const pending: Pending[] = [];
+  const planned: PlannedJob[] = [];
   for (const item of jobs) {
     const admission = admissions.get(item.id) ?? { admitted: false, outcome: cannotProceed("admission", "no answer for this job") };
     if (!admission.admitted) {
@@ -96,66 +50,28 @@ async function admit(jobs: readonly ReceivedJob[], deps: PipelineDeps, outcomes:
       continue;
     }
     if (plan.note) deps.log.info(plan.note, { job: item.key, tenant_id: item.job.tenantId });
-    pending.push({ item, attempts: plan.attempts, route: plan.route });
+    planned.push({ item, attempts: plan.attempts, route: plan.route });
   }
-  return pending;
+  return planned;
 }
 
-/** Charges every pending job for its next channel; the ones that may not go get their outcome. */
+/** Charges every planned job for its current channel; the ones that may not go get their outcome. */
 async function charge(
-  pending: Pending[],
+  jobs: PlannedJob[],
   deps: PipelineDeps,
   outcomes: Map<string, JobOutcome>,
-): Promise<{ cleared: Pending[]; startBy?: number }> {
+): Promise<{ cleared: PlannedJob[]; startBy?: number }> {
   let charged: ChargeResult;
   try {
     charged = await deps.ledger.charge(
-      pending.map((entry) => ({ item: entry.item, channel: channelOf(entry.attempts[0]!, entry.item), replacing: entry.replacing })),
+      jobs.map((job) => ({ item: job.item, channel: currentChannel(job), replacing: job.refusal?.channel })),
     );
   } catch (error) {
-    for (const entry of pending) outcomes.set(entry.item.id, cannotProceed("charging", error));
+    for (const job of jobs) outcomes.set(job.item.id, cannotProceed("charging", error));
     return { cleared: [] };
   }
   for (const [id, refusal] of charged.refusals) outcomes.set(id, refusal);
-  return { cleared: pending.filter((entry) => !charged.refusals.has(entry.item.id)), startBy: charged.startBy };
-}
-
-interface Refused {
-  channel: Channel;
-  reason: string;
-}
-
-/** The round's Solapi requests (requestsFor), at once; returns the jobs that fall back to their next channel. */
-async function sendRound(
-  pending: Pending[],
-  startBy: number | undefined,
-  deps: PipelineDeps,
-  outcomes: Map<string, JobOutcome>,
-  refused: Map<string, Refused>,
-): Promise<Pending[]> {
-  const answers = await Promise.all(requestsFor(pending).map((request) => deps.solapi.send(request.map(messageFor), { startBy })));
-  const results = new Map(answers.flatMap((answer) => [...answer]));
-  const next: Pending[] = [];
-  for (const entry of pending) {
-    const result: DeliveryResult = results.get(entry.item.id)!;
-    const outcome = outcomeOfDelivery(result, entry.attempts.length > 1);
-    if ("fallBack" in outcome) {
-      refused.set(entry.item.id, { channel: result.channel, reason: outcome.reason });
-      deps.log.info(`${result.channel} refused; falling back to SMS/LMS`, {
-        job: entry.item.key,
-        tenant_id: entry.item.job.tenantId,
-        reason: outcome.reason,
-      });
-      next.push({ ...entry, attempts: entry.attempts.slice(1), replacing: result.channel });
-      continue;
-    }
-    const refusal = refused.get(entry.item.id);
-    outcomes.set(
-      entry.item.id,
-      outcome.kind === "sent" && refusal ? { ...outcome, fellBackFrom: refusal.channel, fallbackReason: refusal.reason } : outcome,
-    );
-  }
-  return next;
+  return { cleared: jobs.filter((job) => !charged.refusals.has(job.item.id)), startBy: charged.startBy };
 }
 
 /**
@@ -177,6 +93,13 @@ async function resolveLostAnswers(attempted: readonly ReceivedJob[], deps: Pipel
   );
 }
 
+/** Every job has its outcome by now: admitted, charged or sent, each step sets one for each job it ends. */
+function outcomeOf(item: ReceivedJob, outcomes: ReadonlyMap<string, JobOutcome>): JobOutcome {
+  const outcome = outcomes.get(item.id);
+  if (!outcome) throw new Error(`job ${item.key} reached its conclusion without an outcome`);
+  return outcome;
+}
+
 /** Decides what SQS is told of each job, and records each job's conclusion. */
 async function conclude(
   jobs: readonly ReceivedJob[],
@@ -184,7 +107,7 @@ async function conclude(
   outcomes: Map<string, JobOutcome>,
 ): Promise<Map<string, Conclusion>> {
   const concluded: ConcludedJob[] = jobs.map((item) => {
-    const outcome = outcomes.get(item.id)!;
+    const outcome = outcomeOf(item, outcomes);
     return { item, outcome, action: ackActionFor(outcome, item.receiveCount, deps.retry) };
   });
   let replaced: Map<string, JobOutcome>;
@@ -195,7 +118,7 @@ async function conclude(
     replaced = new Map(
       concluded.map(({ item, outcome }) => {
         const uncertain = outcome.kind === "sent" || (outcome.kind === "retry" && outcome.ambiguous);
-        return [item.id, { ...(cannotProceed("recording", error) as Extract<JobOutcome, { kind: "retry" }>), ambiguous: uncertain }];
+        return [item.id, cannotProceed("recording", error, { ambiguous: uncertain })];
       }),
     );
   }
@@ -219,7 +142,7 @@ async function conclude(
 /**
  * Delivers the jobs of one receive: admit each (claim, tenant, reservation), charge it, then send
  * with one Solapi request per round — the first channel of every job together, then the SMS/LMS
- * fallback of every `both` job whose AlimTalk was refused — and write each job's end down.
+ * fallback of every `both` job whose AlimTalk was refused — and conclude each job.
  * Jobs not yet charged when shutdown begins are released untouched.
  */
 export async function deliverGroup(
@@ -234,17 +157,16 @@ export async function deliverGroup(
     return conclude(jobs, deps, outcomes);
   }
 
-  let pending = await admit(jobs, deps, outcomes);
+  let planned = await admit(jobs, deps, outcomes);
   if (shutdown.aborted) {
-    for (const entry of pending) outcomes.set(entry.item.id, released);
-    pending = [];
+    for (const job of planned) outcomes.set(job.item.id, released);
+    planned = [];
   }
-  const refused = new Map<string, Refused>();
   const attempted = new Set<ReceivedJob>();
-  while (pending.length > 0) {
-    const { cleared, startBy } = await charge(pending, deps, outcomes);
-    for (const entry of cleared) attempted.add(entry.item);
-    pending = cleared.length > 0 ? await sendRound(cleared, startBy, deps, outcomes, refused) : [];
+  while (planned.length > 0) {
+    const { cleared, startBy } = await charge(planned, deps, outcomes);
+    for (const job of cleared) attempted.add(job.item);
+    planned = cleared.length > 0 ? await sendRound(cleared, startBy, deps, outcomes) : [];
   }
   await resolveLostAnswers([...attempted], deps, outcomes);
   return conclude(jobs, deps, outcomes);
