@@ -11,7 +11,7 @@ import {
   settleLostAnswer,
 } from "../../worker/src/pipeline/decide";
 import type { JobOutcome } from "../../worker/src/pipeline/outcome";
-import { requestsFor } from "../../worker/src/pipeline/process";
+import { requestsFor } from "../../worker/src/pipeline/send-round";
 import { sendWindow } from "../../worker/src/pipeline/send-window";
 import { SolapiRequestError } from "../../worker/src/solapi/errors";
 

@@ -12,9 +12,6 @@ import { currentChannel, type PlannedJob } from "./planned-job";
 import { sendRound } from "./send-round";
 import { findEarlierSend } from "./stateless-ledger";
 
-// test/unit/decide.test.ts imports requestsFor from here.
-export { requestsFor } from "./send-round";
-
 export interface PipelineDeps {
   solapi: SolapiGateway;
   ledger: Ledger;
