@@ -7,7 +7,7 @@
 /** The stem of every physical name, and the `project` tag. */
 export const NAME_STEM = "academy-messaging";
 
-/** The job queue's name unless the stack config gives another (CONTRACT §5). */
+/** The job queue's name unless the stack config gives another (docs/contract.md §5). */
 export const DEFAULT_QUEUE_NAME = `${NAME_STEM}-jobs`;
 
 /** The queue and its DLQ: the configured name, with the stack's name after it when asked (several stacks in one account). */

@@ -6,7 +6,7 @@ import type { StackSettings } from "./settings";
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 const JOB_RETENTION_SECONDS = 4 * 24 * 60 * 60;
 
-/** The job queue and its DLQ (CONTRACT §5), encrypted at rest with SQS-managed keys. */
+/** The job queue and its DLQ (docs/contract.md §5), encrypted at rest with SQS-managed keys. */
 export class JobQueues extends StackComponent {
   readonly queue: aws.sqs.Queue;
   readonly deadLetterQueue: aws.sqs.Queue;

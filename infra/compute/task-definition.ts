@@ -12,7 +12,7 @@ export const STOP_TIMEOUT_SECONDS = 120;
 /** The image's non-root user (Dockerfile). */
 const CONTAINER_USER = "1000:1000";
 
-/** The worker's environment (CONTRACT §3) from the stack's settings; secrets travel separately. */
+/** The worker's environment (docs/contract.md §3) from the stack's settings; secrets travel separately. */
 export function containerEnvironment(settings: StackSettings, queues: JobQueues, region: pulumi.Input<string>, heapLimitMiB: number) {
   const variables: Record<string, pulumi.Input<string> | undefined> = {
     AWS_REGION: region,

@@ -16,7 +16,7 @@ import { cents, jobId, type RunRecords, type Tally } from "./run-records";
 
 const CHANNEL_OF_TYPE: Record<string, Channel> = { SMS: "sms", LMS: "lms", ATA: "alimtalk" };
 
-/** What a job names that is not its tenant's own (CONTRACT §4): it must end FAILED, unsent. */
+/** What a job names that is not its tenant's own (docs/contract.md §4): it must end FAILED, unsent. */
 function borrowed(job: Job, tenant: TenantPlan, defaults: RunRecords["defaults"]): string | undefined {
   if (job.sender !== undefined && ![...tenant.senders, defaults.sender].includes(job.sender)) return `sender ${job.sender}`;
   if (job.pfId !== undefined && ![...tenant.pfIds, defaults.pfId].includes(job.pfId)) return `pf_id ${job.pfId}`;

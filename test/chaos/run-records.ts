@@ -27,7 +27,7 @@ export interface DeadLetter {
   nonce?: string;
   /** The worker's reason: on its own copies only (SQS's redrive adds none). */
   error?: string;
-  /** The job's identity as the worker's copy carries it in message attributes (CONTRACT §5). */
+  /** The job's identity as the worker's copy carries it in message attributes (docs/contract.md §5). */
   jobKeyAttribute?: string;
   tenantIdAttribute?: string;
 }

@@ -51,7 +51,7 @@ describe("infrastructure: compute in fargate-spot mode, the default", function (
     expect(built.mocks.one("aws:cloudwatch/logGroup:LogGroup").inputs).to.include({ retentionInDays: 14 });
   });
 
-  it("container environment comes from the config (CONTRACT §3 names)", () => {
+  it("container environment comes from the config (docs/contract.md §3 names)", () => {
     expect(environmentOf(built.mocks)).to.deep.equal({
       AWS_REGION: "ap-northeast-2",
       MESSAGING_SQS_QUEUE_URL: "https://sqs.ap-northeast-2.amazonaws.com/123456789012/academy-messaging-jobs",

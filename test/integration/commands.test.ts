@@ -1,5 +1,5 @@
 /**
- * The commands of CONTRACT §6, run as a user runs them (the built CLI), and the producer API.
+ * The commands of docs/contract.md §6, run as a user runs them (the built CLI), and the producer API.
  */
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
@@ -37,7 +37,7 @@ describe("commands and the producer API", function () {
     expect(output).not.to.contain("01012345678");
   });
 
-  it("npm run sqs:create: the queue and DLQ with CONTRACT §5's attributes, safe to run twice", async () => {
+  it("npm run sqs:create: the queue and DLQ with docs/contract.md §5's attributes, safe to run twice", async () => {
     const name = `created-${Date.now()}`;
     const env = { PATH: process.env.PATH, AWS_ENDPOINT_URL_SQS: sqs.endpoint, MESSAGING_SQS_QUEUE_NAME: name };
     for (let run = 1; run <= 2; run += 1) {
@@ -65,7 +65,7 @@ describe("commands and the producer API", function () {
   });
 
   describe("producer API", () => {
-    it("enqueueSms writes a CONTRACT §1 body, with an idempotency key, that the worker accepts", async () => {
+    it("enqueueSms writes a docs/contract.md §1 body, with an idempotency key, that the worker accepts", async () => {
       const queues = await sqs.createQueues();
       const enqueued = await enqueueSms(
         {

@@ -14,7 +14,7 @@ function problemsOf(env: NodeJS.ProcessEnv, load: (env: NodeJS.ProcessEnv) => un
   throw new Error("expected a ConfigError");
 }
 
-describe("configuration (CONTRACT §3)", () => {
+describe("configuration (docs/contract.md §3)", () => {
   it("applies every documented default", () => {
     const config = loadConfig(live);
     expect(config.sqs).to.include({
@@ -126,7 +126,7 @@ describe("configuration: privacy and credits", () => {
   });
 
   it("keys recipient digests with MESSAGING_RECIPIENT_HASH_SECRET, long enough, never echoed, and hidden from logs", () => {
-    // CONTRACT §3's variables alone still start a worker: the key is then derived from SOLAPI_API_SECRET.
+    // docs/contract.md §3's variables alone still start a worker: the key is then derived from SOLAPI_API_SECRET.
     const derived = loadConfig({ ...live, DATABASE_URL });
     expect(derived.recipientHashKeySource).to.equal("SOLAPI_API_SECRET");
     expect(derived.recipientHashSecret).to.match(/^[0-9a-f]{64}$/);

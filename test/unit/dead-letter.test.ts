@@ -22,7 +22,7 @@ describe("DLQ copy", () => {
     expect(copy.body).to.equal(body);
   });
 
-  it("carries the job's identity, so that a redriven copy is the same job (CONTRACT §5)", () => {
+  it("carries the job's identity, so that a redriven copy is the same job (docs/contract.md §5)", () => {
     const message: ReceivedMessage = {
       messageId: "m-2",
       receiptHandle: "r-2",

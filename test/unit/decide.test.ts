@@ -79,7 +79,7 @@ describe("pipeline decisions", () => {
       });
     });
 
-    it("both falls back on any refusal, codes the worker does not know included (CONTRACT §2)", () => {
+    it("both falls back on any refusal, codes the worker does not know included (docs/contract.md §2)", () => {
       for (const code of ["3999", "1024", "2024", "9999", "1042"]) {
         expect(outcomeOfDelivery(refused("transient", code), true), code).to.include({ fallBack: true });
       }
@@ -126,7 +126,7 @@ describe("pipeline decisions", () => {
     });
   });
 
-  describe("ackActionFor: what SQS is told (CONTRACT §5)", () => {
+  describe("ackActionFor: what SQS is told (docs/contract.md §5)", () => {
     const policy: RetryPolicy = { maxReceives: 3, baseSeconds: 10, maxSeconds: 900 };
     const retry: JobOutcome = { kind: "retry", reason: "Solapi 500", ambiguous: false, minDelaySeconds: 0, alert: false };
 

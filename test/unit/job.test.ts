@@ -22,7 +22,7 @@ function problemsOf(body: unknown): string[] {
   throw new Error("expected a JobValidationError");
 }
 
-describe("job schema (CONTRACT §1)", () => {
+describe("job schema (docs/contract.md §1)", () => {
   describe("message mode", () => {
     const cases: [string | undefined, boolean | undefined, string][] = [
       [undefined, undefined, "sms"],

@@ -11,7 +11,7 @@ function capture(format: "json" | "pretty", secrets: string[]) {
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-describe("logging (CONTRACT §7)", () => {
+describe("logging (docs/contract.md §7)", () => {
   it("masks mobile numbers, bare or hyphenated, and leaves other digits alone", () => {
     expect(maskPhone("01012345678")).to.equal("010****5678");
     expect(maskPhone("to 010-1234-5678 and 0111234567")).to.equal("to 010****5678 and 011***4567");

@@ -1,12 +1,12 @@
 /**
- * The worker's environment (CONTRACT §3), parsed once: every bad variable named at once, and the
+ * The worker's environment (docs/contract.md §3), parsed once: every bad variable named at once, and the
  * rules across variables (live mode's credentials, no mock mode with a database, the local stack).
  */
 import { z } from "zod";
 import { databaseUrl, describeIssues, flag, httpUrl, integer, oneOf, optionalText } from "./config-fields";
 import { type RecipientKeySource, recipientHashKey, recipientHashSecret } from "./recipient-key";
 
-/** Exit code for a configuration the worker refuses to start with (CONTRACT §3). */
+/** Exit code for a configuration the worker refuses to start with (docs/contract.md §3). */
 export const CONFIG_EXIT_CODE = 2;
 
 export type LogFormat = "json" | "pretty";
@@ -38,7 +38,7 @@ export interface SqsConfig {
   visibilityTimeoutSeconds: number;
   /**
    * Mock mode with nothing pointing at a real SQS: the worker serves its own SQS-compatible
-   * endpoint on this port, with the queue and DLQ, and polls it (CONTRACT §3 MESSAGING_LOCAL_SQS_PORT).
+   * endpoint on this port, with the queue and DLQ, and polls it (docs/contract.md §3 MESSAGING_LOCAL_SQS_PORT).
    */
   local?: { port: number };
 }
@@ -51,7 +51,7 @@ export interface ConsumerConfig {
 }
 
 export interface DeliveryConfig {
-  /** Seconds after Solapi accepted a message before its final result is looked up; 0 disables (CONTRACT §3). */
+  /** Seconds after Solapi accepted a message before its final result is looked up; 0 disables (docs/contract.md §3). */
   checkSeconds: number;
 }
 
@@ -165,7 +165,7 @@ function credential(value: string | undefined, mock: boolean, standIn: string, n
 }
 
 /**
- * Reads every variable of CONTRACT §3 at once. Throws a ConfigError naming every bad variable,
+ * Reads every variable of docs/contract.md §3 at once. Throws a ConfigError naming every bad variable,
  * never echoing a secret value.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

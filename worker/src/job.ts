@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { LMS_MAX_BYTES, measureText } from "./solapi/messages";
 
-/** CONTRACT §1: one SQS message body. Field names are snake_case because Python producers write them. */
+/** docs/contract.md §1: one SQS message body. Field names are snake_case because Python producers write them. */
 export type MessageMode = "sms" | "alimtalk" | "both";
 export const MESSAGE_MODES = ["sms", "alimtalk", "both"] as const;
 
@@ -208,7 +208,7 @@ export function parseDeliverableJob(body: unknown): Job {
   return job;
 }
 
-/** Decodes an SQS body: not JSON, or not a job, is a JobValidationError (a poison message, CONTRACT §1). */
+/** Decodes an SQS body: not JSON, or not a job, is a JobValidationError (a poison message, docs/contract.md §1). */
 export function parseJobBody(body: string | undefined): Job {
   let decoded: unknown;
   try {

@@ -16,7 +16,7 @@ const MOBILE_NUMBER = new RegExp(
   "g",
 );
 
-/** `01012345678`, `+82 10-1234-5678` → `010****5678` (CONTRACT §7): one form, whatever form the number came in. */
+/** `01012345678`, `+82 10-1234-5678` → `010****5678` (docs/contract.md §7): one form, whatever form the number came in. */
 export function maskPhone(text: string): string {
   return text.replace(MOBILE_NUMBER, (match) => {
     const number = normalizePhone(match);

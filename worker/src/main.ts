@@ -2,7 +2,7 @@
  * The worker process: configuration → logger → adapters → consumer, and the signals that end it.
  *
  * Exit codes: 0 after a clean drain; 1 when the drain overran MESSAGING_SHUTDOWN_TIMEOUT, a second
- * signal forced the exit, or start-up failed; 2 for a bad configuration (CONTRACT §3).
+ * signal forced the exit, or start-up failed; 2 for a bad configuration (docs/contract.md §3).
  */
 import { CONFIG_EXIT_CODE, type Config, ConfigError, loadConfig } from "./config";
 import { errorMessage } from "./error-message";

@@ -1,5 +1,5 @@
 /**
- * The producer API for other TypeScript services: enqueue a job (CONTRACT §1) or send one SMS now.
+ * The producer API for other TypeScript services: enqueue a job (docs/contract.md §1) or send one SMS now.
  */
 import { randomUUID } from "node:crypto";
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -48,7 +48,7 @@ export interface Enqueued {
 /** A body as producers write it: the key always set, so that the caller knows its job's identity. */
 export type KeyedJobBody = JobBody & { business_idempotency_key: string };
 
-/** The CONTRACT §1 body for `input`, validated as the worker will validate it, its key always set. Throws JobValidationError. */
+/** The docs/contract.md §1 body for `input`, validated as the worker will validate it, its key always set. Throws JobValidationError. */
 export function toJobBody(input: EnqueueSmsInput, now: Date = new Date()): KeyedJobBody {
   const replacements: AlimtalkReplacement[] | undefined = input.templateContext ? buildReplacements(input.templateContext) : undefined;
   const body: KeyedJobBody = {

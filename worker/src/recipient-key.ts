@@ -20,7 +20,7 @@ export const recipientHashSecret = optionalText.superRefine((value, ctx) => {
 
 /**
  * The key: MESSAGING_RECIPIENT_HASH_SECRET (what a deployed stack sets). A worker started with
- * CONTRACT §3's variables alone still starts: the key is then derived from SOLAPI_API_SECRET, which
+ * docs/contract.md §3's variables alone still starts: the key is then derived from SOLAPI_API_SECRET, which
  * is not in the database either — but rotating that secret would orphan the older digests, so the
  * worker says so at start-up (worker.ts).
  */

@@ -16,7 +16,7 @@ export const TEMPLATE_VARIABLES: readonly TemplateVariableName[] = Object.values
 export type TemplateContext = Partial<Record<TemplateVariableName, string | number | null | undefined>> &
   Record<string, string | number | null | undefined>;
 
-/** CONTRACT §1 `alimtalk_replacements`, as the Python producer writes them. */
+/** docs/contract.md §1 `alimtalk_replacements`, as the Python producer writes them. */
 export interface AlimtalkReplacement {
   key: string;
   value: string;

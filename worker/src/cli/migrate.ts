@@ -1,4 +1,4 @@
-/** `npm run db:migrate`: creates or upgrades the schema (CONTRACT §4); safe to run again. */
+/** `npm run db:migrate`: creates or upgrades the schema (docs/contract.md §4); safe to run again. */
 import { migrate, schemaVersion } from "../store/migrate";
 import { withCommandDatabase } from "./database-config";
 

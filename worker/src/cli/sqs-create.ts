@@ -1,5 +1,5 @@
 /**
- * `npm run sqs:create -- [region]`: creates the job queue and its DLQ with CONTRACT §5's attributes,
+ * `npm run sqs:create -- [region]`: creates the job queue and its DLQ with docs/contract.md §5's attributes,
  * or brings existing ones to them. Names and endpoint come from the worker's environment.
  */
 import { parseArgs } from "node:util";

@@ -7,7 +7,7 @@ import { Batcher, type EntryResult } from "./batcher";
 /** SQS allows 10 message attributes; the DLQ copy adds `error`, the job's key and its tenant. */
 const MAX_MESSAGE_ATTRIBUTES = 10;
 const ADDED_ATTRIBUTES = ["error", "job_key", "tenant_id"];
-/** The attribute that carries a dead-lettered job's key, so that a redriven copy is the same job (CONTRACT §5). */
+/** The attribute that carries a dead-lettered job's key, so that a redriven copy is the same job (docs/contract.md §5). */
 export const JOB_KEY_ATTRIBUTE = "job_key";
 
 /** Which job a DLQ copy is: its key, and its tenant when the body names one. */
@@ -21,7 +21,7 @@ const MAX_ERROR_ATTRIBUTE_LENGTH = 1_000;
 
 /**
  * The DLQ copy of a message: its body and attributes, plus `error` (the reason), `job_key` and
- * `tenant_id` (CONTRACT §5): a job without a business key is keyed by its SQS MessageId, which the
+ * `tenant_id` (docs/contract.md §5): a job without a business key is keyed by its SQS MessageId, which the
  * copy does not keep.
  */
 export function deadLetterCopy(message: ReceivedMessage, reason: string, job: JobIdentity): Omit<DeadLetterEntry, "id"> {

@@ -32,7 +32,7 @@ export type Entry = JobEntry | PoisonEntry;
 
 /**
  * A job's key: the producer's business key; else the key a DLQ copy carries (a redriven job is the
- * same job, CONTRACT §5); else the SQS MessageId.
+ * same job, docs/contract.md §5); else the SQS MessageId.
  */
 function keyOf(message: ReceivedMessage, businessKey: string | undefined): string {
   return businessKey ?? message.attributes[JOB_KEY_ATTRIBUTE]?.StringValue ?? message.messageId;

@@ -23,7 +23,7 @@ export interface Route {
 
 export type Plan = { ok: true; attempts: Attempt[]; route: Route; note?: string } | { ok: false; reason: string };
 
-/** The channels to try, in order, with the sender and Kakao channel each needs (CONTRACT §1, §2). */
+/** The channels to try, in order, with the sender and Kakao channel each needs (docs/contract.md §1, §2). */
 export function planDelivery(job: Job, defaults: SendDefaults): Plan {
   if (job.undeliverable) return { ok: false, reason: job.undeliverable };
   const route: Route = {
@@ -74,7 +74,7 @@ export interface OwnRoutes {
   pfIds: ReadonlySet<string>;
 }
 
-/** Why a job may not use the sender or Kakao channel it names (CONTRACT §4); undefined when it may. */
+/** Why a job may not use the sender or Kakao channel it names (docs/contract.md §4); undefined when it may. */
 export function foreignRoute(job: Pick<Job, "tenantId" | "sender" | "pfId">, own: OwnRoutes): string | undefined {
   if (job.sender !== undefined && !own.senders.has(job.sender)) {
     return `sender ${job.sender} is not a sender number of tenant ${job.tenantId}: nothing sent, nothing charged`;
@@ -93,7 +93,7 @@ export interface FallBack {
 
 /**
  * Reads one Solapi answer; a FallBack when the next channel should be tried: in `both` mode any
- * refusal of the AlimTalk, whatever its code, except our Solapi balance running short (CONTRACT §2);
+ * refusal of the AlimTalk, whatever its code, except our Solapi balance running short (docs/contract.md §2);
  * and a request rejected as a whole for what it said (nothing of it was taken).
  */
 export function outcomeOfDelivery(result: DeliveryResult, canFallBack: boolean): JobOutcome | FallBack {
@@ -161,7 +161,7 @@ export type AckAction =
   | { action: "release" }
   | { action: "dead-letter"; reason: string };
 
-/** What SQS should do with a job's message after its outcome (CONTRACT §5). */
+/** What SQS should do with a job's message after its outcome (docs/contract.md §5). */
 export function ackActionFor(
   outcome: JobOutcome,
   receiveCount: number,

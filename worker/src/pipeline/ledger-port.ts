@@ -68,7 +68,7 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-/** A job is its key within its tenant (CONTRACT §4): the same key of two academies is two jobs. */
+/** A job is its key within its tenant (docs/contract.md §4): the same key of two academies is two jobs. */
 export function jobIdentity(tenantId: number | undefined, key: string): string {
   return `${tenantId ?? "?"}:${key}`;
 }

@@ -4,7 +4,7 @@
  */
 import type { Channel } from "../solapi/messages";
 
-/** What a job ended as in the send log (CONTRACT §4): a message_log row's status. */
+/** What a job ended as in the send log (docs/contract.md §4): a message_log row's status. */
 export type LogStatus = "CLAIMED" | "SENT" | "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE" | "UNKNOWN";
 /** The ends in which nothing was sent, and nothing charged. */
 export type SkippedStatus = "SKIPPED_CANCELLED" | "SKIPPED_BALANCE";

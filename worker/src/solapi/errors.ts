@@ -143,7 +143,7 @@ export interface StatusClassification {
   kind: FailureKind;
   minRetrySeconds: number;
   alert: boolean;
-  /** Our Solapi account's balance ran short: no other channel can help either (CONTRACT §2). */
+  /** Our Solapi account's balance ran short: no other channel can help either (docs/contract.md §2). */
   insufficientBalance: boolean;
 }
 

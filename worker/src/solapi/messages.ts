@@ -94,7 +94,7 @@ export function lmsSubject(text: string, subject?: string): string {
 
 /**
  * The custom fields every message carries, so a send can be found again by its job (getMessages):
- * a job is its key within its tenant (CONTRACT §4), so both travel.
+ * a job is its key within its tenant (docs/contract.md §4), so both travel.
  */
 export const JOB_KEY_FIELD = "jobKey";
 export const TENANT_FIELD = "tenantId";

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 
-/** CONTRACT §5: the queue's attributes; Pulumi (infra/queue.ts) creates the same. */
+/** docs/contract.md §5: the queue's attributes; Pulumi (infra/queue.ts) creates the same. */
 export const QUEUE_DEFAULTS = {
   visibilityTimeoutSeconds: 60,
   waitSeconds: 20,

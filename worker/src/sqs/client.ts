@@ -31,7 +31,7 @@ export interface QueueAddresses {
   maxReceiveCount: number;
 }
 
-/** The redrive default of CONTRACT §5, used when the queue has no redrive policy. */
+/** The redrive default of docs/contract.md §5, used when the queue has no redrive policy. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 3;
 
 export class QueueNotFoundError extends Error {

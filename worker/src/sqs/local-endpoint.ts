@@ -2,7 +2,7 @@
  * An SQS-compatible endpoint served by this process: the `local-aws-sqs` emulator (SQS's JSON and
  * Query protocols, visibility, redrive) on a port of its own, with the job queue and its DLQ.
  *
- * Two uses: mock mode with nothing pointing at a real SQS (CONTRACT §3 MESSAGING_LOCAL_SQS_PORT),
+ * Two uses: mock mode with nothing pointing at a real SQS (docs/contract.md §3 MESSAGING_LOCAL_SQS_PORT),
  * where it listens on every interface so that producers outside the process — a container's host,
  * the Django side, `npm run stress -- --endpoint` — can enqueue; and the demo and stress commands,
  * which keep it to 127.0.0.1 on a free port.
@@ -23,7 +23,7 @@ export interface LocalSqsOptions {
   region: string;
   queueName: string;
   dlqName: string;
-  /** The queue's ReceiveMessageWaitTimeSeconds; default CONTRACT §5's 20. */
+  /** The queue's ReceiveMessageWaitTimeSeconds; default docs/contract.md §5's 20. */
   waitSeconds?: number;
 }
 
@@ -78,7 +78,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-/** Starts the emulator and creates the queue and its DLQ with CONTRACT §5's attributes. */
+/** Starts the emulator and creates the queue and its DLQ with docs/contract.md §5's attributes. */
 export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs> {
   // Queue URLs name the host a producer dials; "0.0.0.0" is where to listen, not where to connect.
   const advertisedHost = options.host === "0.0.0.0" ? "localhost" : options.host;

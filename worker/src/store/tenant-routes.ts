@@ -1,6 +1,6 @@
 /**
  * The allow-lists of sender numbers and Kakao channels a tenant may name in a job besides the ones on
- * its own row (CONTRACT §4). One statement per function, for a group's tenants at once.
+ * its own row (docs/contract.md §4). One statement per function, for a group's tenants at once.
  */
 import type { RowDataPacket } from "mysql2/promise";
 import type { Db } from "./pool";

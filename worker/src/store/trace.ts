@@ -30,7 +30,7 @@ export interface TraceRow {
   delivery: TraceDelivery;
 }
 
-/** What is known of a SENT message's delivery (CONTRACT §4). */
+/** What is known of a SENT message's delivery (docs/contract.md §4). */
 export interface TraceDelivery {
   status: string | null;
   code: string | null;

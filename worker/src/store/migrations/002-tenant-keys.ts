@@ -2,7 +2,7 @@ import { addColumn, addIndex, dropIndex, type Migration } from "./migration";
 
 /**
  * Job keys belong to their tenant and compare exactly: `reminder-7` of two academies are two jobs, and
- * `K` and `k` are two keys (CONTRACT §4). Upgrades in place: every existing row keeps its key, its
+ * `K` and `k` are two keys (docs/contract.md §4). Upgrades in place: every existing row keeps its key, its
  * tenant and its history. Rows that were unique under the old global, case-insensitive key are unique
  * under the new one too, so nothing merges; the old index goes only after the new one stands.
  *

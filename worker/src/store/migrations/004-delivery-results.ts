@@ -22,7 +22,7 @@ const INDEXES: readonly [name: string, definition: string][] = [
   ["message_log_delivery_lease", "KEY message_log_delivery_lease (delivery_lease_owner)"],
 ];
 
-/** Delivery results (CONTRACT §4) and the state of the checks that ask Solapi for them. */
+/** Delivery results (docs/contract.md §4) and the state of the checks that ask Solapi for them. */
 export const deliveryResults: Migration = {
   version: 4,
   name: "delivery results and their checks",

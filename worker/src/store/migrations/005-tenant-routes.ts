@@ -1,7 +1,7 @@
 import { addColumn, type Migration } from "./migration";
 
 /**
- * A job may name a sender number or Kakao channel only if it is its own tenant's (CONTRACT §4): the
+ * A job may name a sender number or Kakao channel only if it is its own tenant's (docs/contract.md §4): the
  * tenant's row, plus these allow-lists for academies with several. And a `both` job that fell back to
  * SMS keeps the AlimTalk refusal that made it fall back.
  */
