@@ -65,7 +65,7 @@ export function executionRole(
       Resource: [pulumi.interpolate`${logGroup.arn}:*`],
     },
   ];
-  if (repositoryArn) {
+  if (repositoryArn !== undefined) {
     statements.push(
       { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
       {
