@@ -18,8 +18,10 @@ describe(suite("worker processes killed, terminated and paused"), function () {
       await until(
         () => run.workers.kills >= kills,
         async () => {
+          const index = Math.floor(run.random() * run.workers.size);
+          await run.workers.whenWorking(index, 10_000);
           await pause(run, 150, 450);
-          await run.workers.kill(Math.floor(run.random() * run.workers.size));
+          await run.workers.kill(index);
         },
       );
     });

@@ -15,6 +15,8 @@ export class WorkerPool {
   private readonly processes: WorkerProcess[] = [];
   private readonly expectedExits = new Set<WorkerProcess>();
   private stopping = false;
+  /** Workers that have concluded a job since they started: past start-up, holding jobs. */
+  private readonly working = new WeakSet<WorkerProcess>();
   private readonly paused = new Map<number, { worker: WorkerProcess; timer: NodeJS.Timeout; resumed: () => void }>();
   kills = 0;
   pauses = 0;
@@ -40,6 +42,9 @@ export class WorkerPool {
 
   private spawn(index: number): WorkerProcess {
     const worker = runCli(["worker"], this.envFor(index));
+    worker.child.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString("utf8").includes('"message":"job ')) this.working.add(worker);
+    });
     if (this.log) {
       worker.child.stdout!.on("data", (chunk: Buffer) =>
         this.log!.write(
@@ -96,6 +101,20 @@ export class WorkerPool {
   /** A line in the workers' log about what the run did to worker `index`. */
   private note(index: number, what: string): void {
     this.log?.write(`[${index} chaos] ${new Date().toISOString()} ${what}\n`);
+  }
+
+  /**
+   * Resolves once worker `index` has concluded a job since it started, or after `timeoutMs`: a kill
+   * meant to land on jobs in flight must not land on a worker still starting up (on a loaded machine
+   * a restarted worker takes a second or more to poll).
+   */
+  async whenWorking(index: number, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const worker = this.processes[index];
+      if (worker && this.working.has(worker)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** kill -9 worker `index` and start a new one in its place. */
