@@ -5,7 +5,7 @@
 import { type BackoffPolicy, backoffMs } from "../backoff";
 import type { Job } from "../job";
 import type { DeliveryResult } from "../solapi/client";
-import { type JobOutcome, retry } from "./outcome";
+import { type JobOutcome, type RetryOutcome, retry } from "./outcome";
 
 export interface SendDefaults {
   sender?: string;
@@ -120,7 +120,7 @@ export function outcomeOfDelivery(result: DeliveryResult, canFallBack: boolean):
  * the request → not taken, so a plain retry whose charge can be refunded; absent after a timeout or
  * a dropped connection → still uncertain (Solapi may be registering it yet).
  */
-export function settleLostAnswer(outcome: Extract<JobOutcome, { kind: "retry" }>, found: JobOutcome | undefined): JobOutcome {
+export function settleLostAnswer(outcome: RetryOutcome, found: JobOutcome | undefined): JobOutcome {
   if (found) return found;
   if (!outcome.answered) return outcome;
   return { ...outcome, ambiguous: false, reason: `${outcome.reason} (Solapi holds no such message: not sent)` };
