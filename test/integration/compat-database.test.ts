@@ -7,12 +7,12 @@ import { UNREACHABLE_RECIPIENT } from "../../worker/src/job";
 import { SENDER } from "../support/config";
 import { balanceOf, logRow, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeSolapi, startFakeSolapi } from "../support/fake-solapi";
+import { tenantIds } from "../support/jobs";
 import { receiveAll, sendBody, startTestSqs, type TestQueues, type TestSqs } from "../support/sqs";
 import { startTestWorker, type TestWorker } from "../support/worker";
 
 const CREATED_AT = "2026-11-30T06:12:45.123456+00:00";
-let tenantSequence = 700;
-const nextTenant = () => (tenantSequence += 1);
+const nextTenant = tenantIds(700);
 
 describe("compatibility with the database: Django's tenants, the Python producer's bodies", function () {
   this.timeout(60_000);

@@ -7,10 +7,9 @@ import { resolveQueues } from "../../worker/src/sqs/client";
 import { JobQueue, type ReceivedMessage } from "../../worker/src/sqs/queue";
 import { capturingLogger, solapiConfigFor } from "../support/config";
 import type { FakeSolapi } from "../support/fake-solapi";
+import { jobBody } from "../support/jobs";
 import { receiveAll, sendBodies, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
 import { waitFor } from "../support/worker";
-
-const job = (key: string) => ({ tenant_id: 1, to: "010-1234-5678", text: `안내 ${key}`, business_idempotency_key: key });
 
 describe("consumer shutdown against SQS", function () {
   this.timeout(60_000);
@@ -21,7 +20,7 @@ describe("consumer shutdown against SQS", function () {
   useQueueServices((services) => ({ sqs, fake, queues } = services));
 
   it("releases jobs that arrive after shutdown began: visible again at once, nothing sent", async () => {
-    await sendBodies(sqs.client, queues.queueUrl, [job("late-1"), job("late-2")]);
+    await sendBodies(sqs.client, queues.queueUrl, [jobBody("late-1"), jobBody("late-2")]);
     // The race where SQS answers a long poll just as the worker aborts it: the answer still arrives.
     let receiving = false;
     class AnswersDespiteAbort extends JobQueue {

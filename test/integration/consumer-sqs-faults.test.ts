@@ -1,35 +1,18 @@
 /** The consumer when SQS fails: an unreachable receive, batch entries SQS fails for now. */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
-import type { FakeSolapi } from "../support/fake-solapi";
-import { sendBodies, sendBody, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
-import { startTestWorker, type TestWorker } from "../support/worker";
-
-const job = (key: string, extra: Record<string, unknown> = {}) => ({
-  tenant_id: 1,
-  to: "010-1234-5678",
-  text: `안내 ${key}`,
-  business_idempotency_key: key,
-  ...extra,
-});
+import { jobBody } from "../support/jobs";
+import { sendBodies, sendBody } from "../support/sqs";
+import { useConsumerSuite } from "../support/worker-suite";
 
 describe("consumer against SQS faults", function () {
   this.timeout(60_000);
-  let sqs: TestSqs;
-  let fake: FakeSolapi;
-  let queues: TestQueues;
-  let worker: TestWorker | undefined;
-
-  useQueueServices((services) => ({ sqs, fake, queues } = services));
-  afterEach(async () => {
-    await worker?.stop();
-    worker = undefined;
-  });
+  const suite = useConsumerSuite();
 
   function faultyClient(fail: (command: string) => "throw" | "fail-entries" | undefined): SQSClient {
     const client = new SQSClient({
       region: "ap-northeast-2",
-      endpoint: sqs.endpoint,
+      endpoint: suite.sqs.endpoint,
       credentials: { accessKeyId: "t", secretAccessKey: "t" },
       maxAttempts: 1,
     });
@@ -63,14 +46,14 @@ describe("consumer against SQS faults", function () {
       receiveAttempts += 1;
       return down ? "throw" : undefined;
     });
-    await sendBody(sqs.client, queues.queueUrl, job("after-outage"));
-    worker = await startTestWorker(fake, sqs, queues, {}, client);
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, jobBody("after-outage"));
+    const worker = await suite.start({}, client);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(receiveAttempts).to.be.within(2, 6);
     expect(worker.logLines().some((line) => line.message === "SQS receive failed; backing off")).to.equal(true);
     down = false;
     await worker.waitForReports(1, undefined, 20_000);
-    expect(fake.acceptedFor("after-outage")).to.have.length(1);
+    expect(suite.fake.acceptedFor("after-outage")).to.have.length(1);
     await worker.stop();
     client.destroy();
   });
@@ -82,14 +65,14 @@ describe("consumer against SQS faults", function () {
       deleteCalls += 1;
       return deleteCalls <= 2 ? "fail-entries" : undefined;
     });
-    await sendBodies(sqs.client, queues.queueUrl, [job("d1"), job("d2")]);
-    worker = await startTestWorker(fake, sqs, queues, { MESSAGING_VISIBILITY_TIMEOUT: "3" }, client);
+    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [jobBody("d1"), jobBody("d2")]);
+    const worker = await suite.start({ MESSAGING_VISIBILITY_TIMEOUT: "3" }, client);
     const reports = await worker.waitForReports(2);
     expect(reports.every((report) => report.acknowledged)).to.equal(true);
     expect(deleteCalls).to.equal(3);
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(worker.reports).to.have.length(2);
-    expect(fake.accepted).to.have.length(2);
+    expect(suite.fake.accepted).to.have.length(2);
     await worker.stop();
     client.destroy();
   });

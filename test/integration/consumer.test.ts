@@ -4,40 +4,24 @@
  * Dead letters, shutdown and SQS faults have files of their own (consumer-*.test.ts).
  */
 import { expect } from "chai";
-import { type FakeSolapi, UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
-import { receiveAll, sendBodies, sendBody, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
-import { startTestWorker, type TestWorker } from "../support/worker";
-
-const job = (key: string, extra: Record<string, unknown> = {}) => ({
-  tenant_id: 1,
-  to: "010-1234-5678",
-  text: `안내 ${key}`,
-  business_idempotency_key: key,
-  ...extra,
-});
+import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
+import { jobBody } from "../support/jobs";
+import { receiveAll, sendBodies, sendBody } from "../support/sqs";
+import { useConsumerSuite } from "../support/worker-suite";
 
 describe("consumer against SQS and the fake Solapi", function () {
   this.timeout(60_000);
-  let sqs: TestSqs;
-  let fake: FakeSolapi;
-  let queues: TestQueues;
-  let worker: TestWorker | undefined;
-
-  useQueueServices((services) => ({ sqs, fake, queues } = services));
-  afterEach(async () => {
-    await worker?.stop();
-    worker = undefined;
-  });
+  const suite = useConsumerSuite();
 
   it("delivers every mode, records the ids and deletes each job; one Solapi request carries a whole receive", async () => {
-    await sendBodies(sqs.client, queues.queueUrl, [
-      job("sms"),
-      job("lms", { text: "긴 안내 ".repeat(20) }),
-      job("alimtalk", { message_mode: "alimtalk", alimtalk_replacements: [{ key: "#{name}", value: "민준" }] }),
-      job("both", { message_mode: "both", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` }),
-      job("legacy", { use_alimtalk_first: true }),
+    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [
+      jobBody("sms"),
+      jobBody("lms", { text: "긴 안내 ".repeat(20) }),
+      jobBody("alimtalk", { message_mode: "alimtalk", alimtalk_replacements: [{ key: "#{name}", value: "민준" }] }),
+      jobBody("both", { message_mode: "both", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` }),
+      jobBody("legacy", { use_alimtalk_first: true }),
     ]);
-    worker = await startTestWorker(fake, sqs, queues);
+    const worker = await suite.start();
     const reports = await worker.waitForReports(5);
     const sent = Object.fromEntries(reports.map((report) => [report.key, report.outcome]));
     expect(sent.sms).to.include({ kind: "sent", channel: "sms" });
@@ -46,86 +30,90 @@ describe("consumer against SQS and the fake Solapi", function () {
     expect(sent.both).to.include({ kind: "sent", channel: "sms", fellBackFrom: "alimtalk" });
     expect(sent.legacy).to.include({ kind: "sent", channel: "alimtalk" });
     for (const report of reports) {
-      const accepted = fake.acceptedFor(report.key);
+      const accepted = suite.fake.acceptedFor(report.key);
       expect(accepted, report.key).to.have.length(1);
       expect(report.outcome.kind === "sent" && report.outcome.messageId).to.equal(accepted[0]!.messageId);
       expect(report.acknowledged).to.equal(true);
     }
-    expect(fake.accepted.find((message) => message.jobKey === "alimtalk")!.kakaoOptions).to.deep.include({
+    expect(suite.fake.accepted.find((message) => message.jobKey === "alimtalk")!.kakaoOptions).to.deep.include({
       pfId: "KA01PF-TEST",
       templateId: "KA01TP-TEST",
       variables: { "#{name}": "민준" },
     });
     // At most one request per receive plus one fallback round: never one request per job.
-    expect(fake.sendRequests.length).to.be.at.most(3);
+    expect(suite.fake.sendRequests.length).to.be.at.most(3);
     await worker.stop();
-    expect(await receiveAll(sqs.client, queues.queueUrl)).to.have.length(0);
+    expect(await receiveAll(suite.sqs.client, suite.queues.queueUrl)).to.have.length(0);
   });
 
   it("keeps MESSAGING_CONCURRENCY jobs in flight, independent of the batch size of 10", async () => {
-    fake.latencyMs = 1_500;
+    suite.fake.latencyMs = 1_500;
     await sendBodies(
-      sqs.client,
-      queues.queueUrl,
-      Array.from({ length: 60 }, (_, index) => job(`c${index}`)),
+      suite.sqs.client,
+      suite.queues.queueUrl,
+      Array.from({ length: 60 }, (_, index) => jobBody(`c${index}`)),
     );
-    worker = await startTestWorker(fake, sqs, queues, { MESSAGING_CONCURRENCY: "25" });
+    const worker = await suite.start({ MESSAGING_CONCURRENCY: "25" });
     await worker.waitForReports(60, undefined, 40_000);
-    expect(fake.maxMessagesInFlight).to.be.within(20, 25);
-    expect(fake.accepted).to.have.length(60);
+    expect(suite.fake.maxMessagesInFlight).to.be.within(20, 25);
+    expect(suite.fake.accepted).to.have.length(60);
   });
 
   it("extends the visibility of a send slower than the visibility timeout: no second delivery", async () => {
-    fake.latencyMs = 5_000;
-    await sendBody(sqs.client, queues.queueUrl, job("slow"));
-    worker = await startTestWorker(fake, sqs, queues, { MESSAGING_VISIBILITY_TIMEOUT: "3", SOLAPI_TIMEOUT_MS: "8000" });
+    suite.fake.latencyMs = 5_000;
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, jobBody("slow"));
+    const worker = await suite.start({ MESSAGING_VISIBILITY_TIMEOUT: "3", SOLAPI_TIMEOUT_MS: "8000" });
     const [report] = await worker.waitForReports(1);
     expect(report!.outcome.kind).to.equal("sent");
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     expect(worker.reports).to.have.length(1);
-    expect(fake.sendRequests).to.have.length(1);
-    expect(fake.acceptedFor("slow")).to.have.length(1);
+    expect(suite.fake.sendRequests).to.have.length(1);
+    expect(suite.fake.acceptedFor("slow")).to.have.length(1);
   });
 
   it("a send whose answer was lost is looked up in Solapi at once: recorded as sent, never sent again", async () => {
-    fake.next({ kind: "drop-after-accept" });
-    await sendBody(sqs.client, queues.queueUrl, job("lost-answer"));
-    worker = await startTestWorker(fake, sqs, queues);
+    suite.fake.next({ kind: "drop-after-accept" });
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, jobBody("lost-answer"));
+    const worker = await suite.start();
     const [report] = await worker.waitForReports(1, undefined, 20_000);
-    expect(report!.outcome).to.deep.include({ kind: "sent", recovered: true, messageId: fake.acceptedFor("lost-answer")[0]!.messageId });
+    expect(report!.outcome).to.deep.include({
+      kind: "sent",
+      recovered: true,
+      messageId: suite.fake.acceptedFor("lost-answer")[0]!.messageId,
+    });
     expect(report!.action).to.deep.equal({ action: "delete" });
-    expect(fake.acceptedFor("lost-answer")).to.have.length(1);
-    expect(fake.requests.filter((request) => request.path.startsWith("/messages/v4/list"))).to.have.length(1);
+    expect(suite.fake.acceptedFor("lost-answer")).to.have.length(1);
+    expect(suite.fake.requests.filter((request) => request.path.startsWith("/messages/v4/list"))).to.have.length(1);
   });
 
   it("a job received again after an uncertain attempt is looked up before it is sent again", async () => {
     // The answer is lost and the immediate look-up fails too: the job comes back, is looked up, found.
-    fake.next({ kind: "drop-after-accept" });
-    fake.listStatus = 500;
-    await sendBody(sqs.client, queues.queueUrl, job("uncertain"));
-    worker = await startTestWorker(fake, sqs, queues);
+    suite.fake.next({ kind: "drop-after-accept" });
+    suite.fake.listStatus = 500;
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, jobBody("uncertain"));
+    const worker = await suite.start();
     const [first] = await worker.waitForReports(1, undefined, 20_000);
     expect(first!.outcome).to.include({ kind: "retry", ambiguous: true });
-    fake.listStatus = undefined;
+    suite.fake.listStatus = undefined;
     const [, second] = await worker.waitForReports(2, undefined, 20_000);
     expect(second!.outcome).to.include({ kind: "sent", recovered: true });
-    expect(fake.acceptedFor("uncertain")).to.have.length(1);
+    expect(suite.fake.acceptedFor("uncertain")).to.have.length(1);
   });
 
   it("sends the same job key once when two copies are in flight together", async () => {
-    await sendBodies(sqs.client, queues.queueUrl, [job("twice"), job("twice")]);
-    worker = await startTestWorker(fake, sqs, queues);
+    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [jobBody("twice"), jobBody("twice")]);
+    const worker = await suite.start();
     await worker.waitForReports(2, (report) => report.outcome.kind === "sent" || report.action.action === "delete", 20_000);
-    expect(fake.acceptedFor("twice")).to.have.length(1);
+    expect(suite.fake.acceptedFor("twice")).to.have.length(1);
   });
 
   it("permanent failures are recorded and deleted, not retried", async () => {
     await sendBody(
-      sqs.client,
-      queues.queueUrl,
-      job("no-template", { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-X` }),
+      suite.sqs.client,
+      suite.queues.queueUrl,
+      jobBody("no-template", { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-X` }),
     );
-    worker = await startTestWorker(fake, sqs, queues);
+    const worker = await suite.start();
     const [report] = await worker.waitForReports(1);
     expect(report!.outcome).to.deep.include({ kind: "failed" });
     expect(report!.action).to.deep.equal({ action: "delete" });

@@ -6,11 +6,11 @@ import { expect } from "chai";
 import type { RowDataPacket } from "mysql2/promise";
 import { balanceOf, seedTenant, startTestDatabase, type TestDatabase } from "../support/database";
 import type { DeliveryReport, FakeSolapi } from "../support/fake-solapi";
+import { tenantIds } from "../support/jobs";
 import { sendBodies, sendBody, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
 import { startTestWorker, type TestWorker, waitFor } from "../support/worker";
 
-let tenantSequence = 7000;
-const nextTenant = () => (tenantSequence += 1);
+const nextTenant = tenantIds(7000);
 
 const job = (key: string, tenantId: number, extra: Record<string, unknown> = {}) => ({
   tenant_id: tenantId,

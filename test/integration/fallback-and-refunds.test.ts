@@ -7,11 +7,11 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
 import { balanceOf, logRow, seedTenant } from "../support/database";
 import type { SentMessage } from "../support/fake-solapi";
+import { tenantIds } from "../support/jobs";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
 import { useWorkerSuite } from "../support/worker-suite";
 
-let tenantSequence = 700;
-const nextTenant = () => (tenantSequence += 1);
+const nextTenant = tenantIds(700);
 
 const job = (key: string, tenantId: number, extra: Record<string, unknown> = {}) => ({
   tenant_id: tenantId,
@@ -24,7 +24,7 @@ const job = (key: string, tenantId: number, extra: Record<string, unknown> = {})
 describe("both that delivers, a blast radius of one, refunds that follow facts (MySQL)", function () {
   this.timeout(90_000);
   const suite = useWorkerSuite();
-  const start = (env: Record<string, string> = {}) => suite.start(env);
+  const { start } = suite;
 
   it("both falls back to SMS at once on an AlimTalk refusal with a code the worker does not know, and records why", async () => {
     const tenant = nextTenant();

@@ -12,9 +12,9 @@ import type { Db } from "../../worker/src/store/pool";
 import { capturingLogger } from "../support/config";
 import { balanceOf, seedTenant } from "../support/database";
 import { received, row, useFencingSuite } from "../support/fencing";
+import { tenantIds } from "../support/jobs";
 
-let tenantSequence = 950;
-const nextTenant = () => (tenantSequence += 1);
+const nextTenant = tenantIds(950);
 
 describe("fencing: never twice around a claim: stale reads, failed renewals, retried transactions, shared keys (MySQL)", function () {
   this.timeout(60_000);

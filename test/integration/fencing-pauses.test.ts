@@ -9,9 +9,9 @@ import { jobIdentity } from "../../worker/src/pipeline/ledger-port";
 import { createDatabase } from "../../worker/src/store/pool";
 import { balanceOf, seedTenant } from "../support/database";
 import { altered, received, row, stall, useFencingSuite, window } from "../support/fencing";
+import { tenantIds } from "../support/jobs";
 
-let tenantSequence = 900;
-const nextTenant = () => (tenantSequence += 1);
+const nextTenant = tenantIds(900);
 
 describe("fencing: never twice under process pauses (MySQL)", function () {
   this.timeout(60_000);

@@ -5,31 +5,23 @@
 import { expect } from "chai";
 import { balanceOf, logRow, logRows, seedReservation, seedTenant } from "../support/database";
 import { UNAPPROVED_TEMPLATE_PREFIX } from "../support/fake-solapi";
+import { tenantIds, tenantJobBody } from "../support/jobs";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
 import { waitFor } from "../support/worker";
 import { useWorkerSuite } from "../support/worker-suite";
 
-let tenantSequence = 100;
-const nextTenant = () => (tenantSequence += 1);
-
-const job = (key: string, tenantId: number, extra: Record<string, unknown> = {}) => ({
-  tenant_id: tenantId,
-  to: "010-1234-5678",
-  text: `안내 ${key}`,
-  business_idempotency_key: key,
-  ...extra,
-});
+const nextTenant = tenantIds(100);
 
 describe("send log: reservations, credits and refunds (MySQL)", function () {
   this.timeout(90_000);
   const suite = useWorkerSuite();
-  const start = (env: Record<string, string> = {}) => suite.start(env);
+  const { start } = suite;
 
   it("skips a job whose reservation is cancelled: recorded, deleted, nothing sent", async () => {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
     await seedReservation(suite.database.db, tenant * 10, tenant, "CANCELLED");
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("cancelled", tenant, { reservation_id: tenant * 10 }));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("cancelled", tenant, { reservation_id: tenant * 10 }));
     const worker = await start();
     const [report] = await worker.waitForReports(1);
     expect(report!.outcome).to.deep.include({ kind: "skipped", status: "SKIPPED_CANCELLED" });
@@ -49,7 +41,7 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     await seedTenant(suite.database.db, { id: mine, credit: "100.00" });
     await seedTenant(suite.database.db, { id: theirs, credit: "100.00" });
     await seedReservation(suite.database.db, theirs * 10, theirs, "CANCELLED");
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("other-tenant", mine, { reservation_id: theirs * 10 }));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("other-tenant", mine, { reservation_id: theirs * 10 }));
     const worker = await start();
     const [report] = await worker.waitForReports(1);
     expect(report!.outcome.kind).to.equal("sent");
@@ -63,7 +55,7 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     await sendBodies(
       suite.sqs.client,
       suite.queues.queueUrl,
-      keys.map((key) => job(key, tenant)),
+      keys.map((key) => tenantJobBody(key, tenant)),
     );
     let lowest = Infinity;
     let sampling = true;
@@ -96,7 +88,10 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     const own = nextTenant();
     await seedTenant(suite.database.db, { id: off, credit: "100.00", enabled: false });
     await seedTenant(suite.database.db, { id: own, credit: "100.00", sender: "0311112222", pfId: "KA01PF-TENANT" });
-    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [job("disabled", off), job("own-sender", own, { message_mode: "both" })]);
+    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [
+      tenantJobBody("disabled", off),
+      tenantJobBody("own-sender", own, { message_mode: "both" }),
+    ]);
     const worker = await start();
     await worker.waitForReports(2);
     expect(await logRow(suite.database.db, "disabled")).to.include({
@@ -116,7 +111,7 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     await sendBody(
       suite.sqs.client,
       suite.queues.queueUrl,
-      job("refused", tenant, { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` }),
+      tenantJobBody("refused", tenant, { message_mode: "alimtalk", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` }),
     );
     const worker = await start();
     await worker.waitForReports(1);
@@ -132,7 +127,7 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     await seedTenant(suite.database.db, { id: tenant, credit: "50.00", sms: "10.00" });
     const unavailable = { kind: "status", status: 503 } as const;
     suite.fake.next({ kind: "status", status: 500 }, unavailable, unavailable, unavailable, unavailable);
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("retried", tenant));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("retried", tenant));
     const worker = await start();
     await worker.waitForReports(1, (report) => report.outcome.kind === "sent", 30_000);
     expect(worker.reports.map((report) => report.outcome.kind)).to.deep.equal(["retry", "retry", "sent"]);
@@ -145,7 +140,7 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "50.00" });
     suite.fake.always({ kind: "status", status: 503 });
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("exhausted", tenant));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("exhausted", tenant));
     const worker = await start();
     await worker.waitForReports(1, (report) => report.action.action === "dead-letter", 30_000);
     const row = await logRow(suite.database.db, "exhausted");
@@ -161,7 +156,10 @@ describe("send log: reservations, credits and refunds (MySQL)", function () {
     await seedTenant(suite.database.db, { id: rich, credit: "50.00", sms: "10.00", alimtalk: "8.00" });
     await seedTenant(suite.database.db, { id: poor, credit: "9.00", sms: "10.00", alimtalk: "8.00" });
     const refused = { message_mode: "both", template_id: `${UNAPPROVED_TEMPLATE_PREFIX}-T` };
-    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [job("fallback", rich, refused), job("fallback-poor", poor, refused)]);
+    await sendBodies(suite.sqs.client, suite.queues.queueUrl, [
+      tenantJobBody("fallback", rich, refused),
+      tenantJobBody("fallback-poor", poor, refused),
+    ]);
     const worker = await start();
     await worker.waitForReports(2);
     expect(await logRow(suite.database.db, "fallback")).to.include({ status: "SENT", channel: "sms", amount_charged: "10.00" });

@@ -6,34 +6,26 @@
 import { expect } from "chai";
 import { workerEnv } from "../support/config";
 import { balanceOf, logRow, seedTenant } from "../support/database";
+import { tenantIds, tenantJobBody } from "../support/jobs";
 import { runCli } from "../support/process";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
 import { waitFor } from "../support/worker";
 import { useWorkerSuite } from "../support/worker-suite";
 
-let tenantSequence = 200;
-const nextTenant = () => (tenantSequence += 1);
-
-const job = (key: string, tenantId: number, extra: Record<string, unknown> = {}) => ({
-  tenant_id: tenantId,
-  to: "010-1234-5678",
-  text: `안내 ${key}`,
-  business_idempotency_key: key,
-  ...extra,
-});
+const nextTenant = tenantIds(200);
 
 describe("send log: never the same message twice (MySQL)", function () {
   this.timeout(90_000);
   const suite = useWorkerSuite();
-  const start = (env: Record<string, string> = {}) => suite.start(env);
+  const { start } = suite;
 
   it("the same job delivered twice, one after the other, is sent once", async () => {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("again", tenant));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("again", tenant));
     const worker = await start();
     await worker.waitForReports(1);
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("again", tenant));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("again", tenant));
     const [, second] = await worker.waitForReports(2);
     expect(second!.outcome).to.deep.include({ kind: "duplicate", status: "SENT" });
     expect(suite.fake.acceptedFor("again")).to.have.length(1);
@@ -47,7 +39,7 @@ describe("send log: never the same message twice (MySQL)", function () {
     await sendBodies(
       suite.sqs.client,
       suite.queues.queueUrl,
-      Array.from({ length: 10 }, () => job("ten-copies", tenant)),
+      Array.from({ length: 10 }, () => tenantJobBody("ten-copies", tenant)),
     );
     // Five slots each, so that both workers receive copies and race for the claim.
     const a = await start({ MESSAGING_CONCURRENCY: "5" });
@@ -70,7 +62,7 @@ describe("send log: never the same message twice (MySQL)", function () {
     const tenant = nextTenant();
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
     suite.fake.next({ kind: "accept-then-hang" });
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("killed", tenant));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("killed", tenant));
     const env = workerEnv(suite.fake, suite.sqs.endpoint, suite.queues.queueUrl, {
       DATABASE_URL: suite.database.url,
       MESSAGING_VISIBILITY_TIMEOUT: "3",
@@ -101,7 +93,7 @@ describe("send log: never the same message twice (MySQL)", function () {
     await seedTenant(suite.database.db, { id: tenant, credit: "100.00" });
     suite.fake.always({ kind: "status", status: 500 });
     suite.fake.listStatus = 500;
-    await sendBody(suite.sqs.client, suite.queues.queueUrl, job("unknowable", tenant));
+    await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("unknowable", tenant));
     const worker = await start();
     await worker.waitForReports(1, (report) => report.action.action === "dead-letter", 30_000);
     expect(await logRow(suite.database.db, "unknowable")).to.include({ status: "UNKNOWN", amount_charged: "10.00" });

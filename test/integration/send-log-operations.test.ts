@@ -6,25 +6,17 @@ import { expect } from "chai";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "../../worker/src/store/migrate";
 import { RECIPIENT_HASH_SECRET, workerEnv } from "../support/config";
 import { balanceOf, seedReservation, seedTenant } from "../support/database";
+import { tenantIds, tenantJobBody } from "../support/jobs";
 import { runCli } from "../support/process";
 import { sendBodies, sendBody } from "../support/sqs";
 import { useWorkerSuite } from "../support/worker-suite";
 
-let tenantSequence = 300;
-const nextTenant = () => (tenantSequence += 1);
-
-const job = (key: string, tenantId: number, extra: Record<string, unknown> = {}) => ({
-  tenant_id: tenantId,
-  to: "010-1234-5678",
-  text: `안내 ${key}`,
-  business_idempotency_key: key,
-  ...extra,
-});
+const nextTenant = tenantIds(300);
 
 describe("send log: migrations, failing closed, trace and secrets (MySQL)", function () {
   this.timeout(90_000);
   const suite = useWorkerSuite();
-  const start = (env: Record<string, string> = {}) => suite.start(env);
+  const { start } = suite;
 
   it("migrations run twice without error and record their version", async () => {
     expect(await migrate(suite.database.db)).to.deep.equal([]);
@@ -40,7 +32,7 @@ describe("send log: migrations, failing closed, trace and secrets (MySQL)", func
     await seedReservation(suite.database.db, tenant * 10, tenant, "CONFIRMED");
     await suite.database.db.query("RENAME TABLE reservations TO reservations_away");
     try {
-      await sendBody(suite.sqs.client, suite.queues.queueUrl, job("closed", tenant, { reservation_id: tenant * 10 }));
+      await sendBody(suite.sqs.client, suite.queues.queueUrl, tenantJobBody("closed", tenant, { reservation_id: tenant * 10 }));
       const worker = await start();
       const [report] = await worker.waitForReports(1);
       expect(report!.outcome).to.deep.include({ kind: "retry" });
@@ -57,8 +49,8 @@ describe("send log: migrations, failing closed, trace and secrets (MySQL)", func
     await seedReservation(suite.database.db, tenant * 10, tenant, "CANCELLED");
     const to = "010-7777-8888";
     await sendBodies(suite.sqs.client, suite.queues.queueUrl, [
-      { ...job("trace-sent", tenant), to, event_type: "clinic_reminder" },
-      { ...job("trace-skipped", tenant, { reservation_id: tenant * 10 }), to },
+      { ...tenantJobBody("trace-sent", tenant), to, event_type: "clinic_reminder" },
+      { ...tenantJobBody("trace-skipped", tenant, { reservation_id: tenant * 10 }), to },
     ]);
     const worker = await start();
     await worker.waitForReports(2);

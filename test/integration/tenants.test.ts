@@ -10,11 +10,11 @@ import { migrate } from "../../worker/src/store/migrate";
 import { initial } from "../../worker/src/store/migrations/001-initial";
 import type { Db } from "../../worker/src/store/pool";
 import { balanceOf, MYSQL8_SQL_MODE, scratchDatabase, seedTenant } from "../support/database";
+import { tenantIds } from "../support/jobs";
 import { receiveAll, sendBodies, sendBody } from "../support/sqs";
 import { useWorkerSuite } from "../support/worker-suite";
 
-let tenantSequence = 500;
-const nextTenant = () => (tenantSequence += 1);
+const nextTenant = tenantIds(500);
 
 const job = (tenantId: number, key: string | undefined, extra: Record<string, unknown> = {}) => ({
   tenant_id: tenantId,
@@ -37,7 +37,7 @@ async function rowsOf(db: Db, tenantId: number): Promise<Record<string, unknown>
 describe("tenants isolated: keys, senders, credits; identity through the DLQ (MySQL)", function () {
   this.timeout(90_000);
   const suite = useWorkerSuite();
-  const start = (env: Record<string, string> = {}) => suite.start(env);
+  const { start } = suite;
 
   it("three academies' own reminder-7 (one as REMINDER-7) are three jobs: each sent once, each charged to its academy", async () => {
     const academies = [nextTenant(), nextTenant(), nextTenant()];

@@ -4,11 +4,10 @@
 import { expect } from "chai";
 import { workerEnv } from "../support/config";
 import type { FakeSolapi } from "../support/fake-solapi";
+import { jobBody } from "../support/jobs";
 import { runCli } from "../support/process";
 import { receiveAll, sendBodies, type TestQueues, type TestSqs, useQueueServices } from "../support/sqs";
 import { waitFor } from "../support/worker";
-
-const job = (key: string) => ({ tenant_id: 1, to: "010-1234-5678", text: `안내 ${key}`, business_idempotency_key: key });
 
 describe("worker process: signals, exit codes, logs", function () {
   this.timeout(90_000);
@@ -20,7 +19,11 @@ describe("worker process: signals, exit codes, logs", function () {
 
   it("on SIGTERM finishes the sends in flight, releases the rest and exits 0: nothing lost, nothing sent twice", async () => {
     const keys = Array.from({ length: 30 }, (_, index) => `term-${index}`);
-    await sendBodies(sqs.client, queues.queueUrl, keys.map(job));
+    await sendBodies(
+      sqs.client,
+      queues.queueUrl,
+      keys.map((key) => jobBody(key)),
+    );
     fake.latencyMs = 2_000;
     const worker = runCli(
       ["worker"],
@@ -56,7 +59,7 @@ describe("worker process: signals, exit codes, logs", function () {
   });
 
   it("exits 1 when in-flight sends outlast MESSAGING_SHUTDOWN_TIMEOUT", async () => {
-    await sendBodies(sqs.client, queues.queueUrl, [job("stuck")]);
+    await sendBodies(sqs.client, queues.queueUrl, [jobBody("stuck")]);
     fake.always({ kind: "hang" });
     const worker = runCli(
       ["worker"],
@@ -74,7 +77,7 @@ describe("worker process: signals, exit codes, logs", function () {
   });
 
   it("a second signal exits at once", async () => {
-    await sendBodies(sqs.client, queues.queueUrl, [job("slow")]);
+    await sendBodies(sqs.client, queues.queueUrl, [jobBody("slow")]);
     fake.always({ kind: "hang" });
     const worker = runCli(["worker"], workerEnv(fake, sqs.endpoint, queues.queueUrl, { SOLAPI_TIMEOUT_MS: "30000" }));
     await waitFor(() => fake.sendRequests.length > 0, 15_000, "the send");
@@ -99,7 +102,7 @@ describe("worker process: signals, exit codes, logs", function () {
   });
 
   it("logs its Solapi mode at start-up, and never a secret, even in errors", async () => {
-    await sendBodies(sqs.client, queues.queueUrl, [job("auth")]);
+    await sendBodies(sqs.client, queues.queueUrl, [jobBody("auth")]);
     const env = workerEnv(fake, sqs.endpoint, queues.queueUrl, {
       SOLAPI_API_SECRET: "wrong-secret-value-123",
       LOG_LEVEL: "debug",

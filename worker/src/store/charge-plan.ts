@@ -77,17 +77,19 @@ export function planCharges(candidates: readonly ChargeCandidate[]): ChargePlan 
   return { refunds: refundsOf(replaced), tenants };
 }
 
+/** Takes `amount` from the tenant's credits only if they cover it; says whether they did. */
+export type Debit = (amount: Amount) => Promise<boolean>;
+
 /**
- * One tenant's debits, in the order the fence makes them: each yields an amount to take from the
- * credits, only if they cover it, and is answered whether they did. The whole total goes first;
- * only when it is refused is each job debited on its own, in order, so the credits go as far as
- * they reach. A free job (or total) needs no debit. Returns which jobs were charged and which are short.
+ * One tenant's debits, in the order the fence makes them: the whole total first; only when it is
+ * refused each job on its own, in order, so the credits go as far as they reach. A free job (or
+ * total) needs no debit. Returns which jobs were charged and which are short.
  */
-export function* tenantDebits(tenant: TenantCharges): Generator<Amount, Coverage, boolean> {
-  if (isFree(tenant.total) || (yield tenant.total)) return { charged: [...tenant.charges], short: [] };
+export async function debitTenant(tenant: TenantCharges, debit: Debit): Promise<Coverage> {
+  if (isFree(tenant.total) || (await debit(tenant.total))) return { charged: [...tenant.charges], short: [] };
   const coverage: Coverage = { charged: [], short: [] };
   for (const charge of tenant.charges) {
-    if (isFree(charge.price) || (yield charge.price)) coverage.charged.push(charge);
+    if (isFree(charge.price) || (await debit(charge.price))) coverage.charged.push(charge);
     else coverage.short.push(charge);
   }
   return coverage;

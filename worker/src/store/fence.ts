@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { ChargeRequest } from "../pipeline/ledger-port";
 import { type JobOutcome, retry } from "../pipeline/outcome";
 import type { SendWindow } from "../pipeline/send-window";
-import { type ChargeCandidate, type Coverage, type PlannedCharge, planCharges, tenantDebits } from "./charge-plan";
+import { type ChargeCandidate, type Coverage, debitTenant, type PlannedCharge, planCharges } from "./charge-plan";
 import { clearCharges, lockClaims, markSendsStarted } from "./message-log-fence";
 import type { Connection } from "./pool";
 import type { Prices } from "./send-log-rules";
@@ -58,18 +58,16 @@ async function lockLiveClaims(connection: Connection, entries: readonly FenceEnt
   return candidates;
 }
 
-/** Gives back replaced charges, then runs each tenant's debits (charge-plan.ts's tenantDebits) as conditional UPDATEs, in lock order. */
+/** Gives back replaced charges, then runs each tenant's debits (charge-plan.ts's debitTenant) as conditional UPDATEs, in lock order. */
 async function chargeTenants(connection: Connection, candidates: readonly ChargeCandidate[]): Promise<Coverage> {
   const plan = planCharges(candidates);
   for (const refund of plan.refunds) await creditBack(connection, refund.tenantId, refund.amount);
   const charged: PlannedCharge[] = [];
   const short: PlannedCharge[] = [];
   for (const tenant of plan.tenants) {
-    const debits = tenantDebits(tenant);
-    let step = debits.next();
-    while (!step.done) step = debits.next(await debitCredits(connection, tenant.tenantId, step.value));
-    charged.push(...step.value.charged);
-    short.push(...step.value.short);
+    const coverage = await debitTenant(tenant, (amount) => debitCredits(connection, tenant.tenantId, amount));
+    charged.push(...coverage.charged);
+    short.push(...coverage.short);
   }
   return { charged, short };
 }
