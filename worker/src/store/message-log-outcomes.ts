@@ -3,6 +3,7 @@
  * other than SENT, or UNKNOWN; and which sends' write-back found its claim gone.
  */
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { SkippedStatus } from "../pipeline/outcome";
 import type { Channel } from "../solapi/messages";
 import type { Connection, Db } from "./pool";
 import { caseById, logReason } from "./sql";
@@ -65,7 +66,7 @@ export async function rowsMissingSends(db: Db, sents: readonly Pick<SentRecord, 
 /** Final statuses other than SENT for a group of locked claims, charges already refunded. */
 export async function closeClaims(
   connection: Connection,
-  closes: readonly { rowId: number; status: "FAILED" | "SKIPPED_CANCELLED" | "SKIPPED_BALANCE"; reason: string }[],
+  closes: readonly { rowId: number; status: "FAILED" | SkippedStatus; reason: string }[],
 ): Promise<void> {
   if (closes.length === 0) return;
   const status = caseById(
